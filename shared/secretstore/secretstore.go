@@ -1,0 +1,85 @@
+package secretstore
+
+import (
+	"errors"
+	"slices"
+)
+
+// Staging labels with a meaning to Secrets Manager's rotation.
+const (
+	Current  = "AWSCURRENT"
+	Pending  = "AWSPENDING"
+	Previous = "AWSPREVIOUS"
+)
+
+// Errors every adapter maps its cloud's errors to.
+var (
+	// ErrNotFound: the secret does not exist (or is scheduled for deletion).
+	ErrNotFound = errors.New("secret not found")
+	// ErrVersionNotFound: the secret exists but the version does not, or
+	// has no value yet (a rotation has started but createSecret has not
+	// stored one).
+	ErrVersionNotFound = errors.New("secret version not found")
+	// ErrVersionExists: a version with this id already holds another value.
+	ErrVersionExists = errors.New("secret version exists with another value")
+	// ErrInvalidRequest: the store refused the request as it stands (a
+	// label on another version than the one named, rotation in progress,
+	// a secret marked for deletion).
+	ErrInvalidRequest = errors.New("invalid request")
+)
+
+// Description is what the engine needs to know of a secret before it acts:
+// DescribeSecret's answer, reduced.
+type Description struct {
+	ARN             string
+	Name            string
+	RotationEnabled bool
+	// Versions maps each version id to its staging labels. A version that
+	// a rotation has started but that has no value yet is listed too.
+	Versions map[string][]string
+}
+
+// VersionWithStage returns the version that carries the label.
+func (d Description) VersionWithStage(stage string) (string, bool) {
+	for id, stages := range d.Versions {
+		if slices.Contains(stages, stage) {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// HasStage reports whether the version carries the label.
+func (d Description) HasStage(versionID, stage string) bool {
+	return slices.Contains(d.Versions[versionID], stage)
+}
+
+// PendingValue stores a value under a version id and labels it AWSPENDING
+// (PutSecretValue with ClientRequestToken and VersionStages=[AWSPENDING]).
+// Storing the same value again under the same id succeeds; another value
+// under the same id fails with [ErrVersionExists].
+type PendingValue struct {
+	SecretID  string
+	VersionID string
+	Value     []byte
+	// RotationToken is passed on from the rotation event, when present.
+	RotationToken string
+}
+
+// StageMove moves a staging label to a version (UpdateSecretVersionStage).
+// FromVersion names the version that carries the label now; it is required
+// when the label is on another version, and ignored when it is already on
+// ToVersion. Moving AWSCURRENT makes its former version AWSPREVIOUS.
+type StageMove struct {
+	SecretID    string
+	Stage       string
+	ToVersion   string
+	FromVersion string
+}
+
+// PasswordSpec asks the store for a random password (GetRandomPassword).
+type PasswordSpec struct {
+	Length                  int
+	ExcludeCharacters       string
+	RequireEachIncludedType bool
+}
