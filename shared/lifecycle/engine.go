@@ -1,0 +1,323 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/rotorhq/rotor/rotators"
+	"github.com/rotorhq/rotor/shared/password"
+	"github.com/rotorhq/rotor/shared/redact"
+	"github.com/rotorhq/rotor/shared/secretstore"
+)
+
+// Store is the secret store as the engine uses it: one call per Secrets
+// Manager operation. The AWS and in-memory adapters of shared/secretstore
+// satisfy it; their errors wrap the secretstore sentinels.
+type Store interface {
+	Describe(ctx context.Context, secretID string) (secretstore.Description, error)
+	// Value reads one version by id; secretstore.ErrVersionNotFound when it
+	// has no value yet.
+	Value(ctx context.Context, secretID, versionID string) ([]byte, error)
+	CurrentValue(ctx context.Context, secretID string) ([]byte, error)
+	PutPending(ctx context.Context, p secretstore.PendingValue) error
+	MoveStage(ctx context.Context, m secretstore.StageMove) error
+	RandomPassword(ctx context.Context, spec secretstore.PasswordSpec) (string, error)
+}
+
+// Request is one rotation step to run, as the rotation event carries it.
+type Request struct {
+	SecretID string
+	// Token is the ClientRequestToken: the id of the pending version.
+	Token string
+	Step  Step
+	// RotationToken is passed on to PutSecretValue when present.
+	RotationToken string
+}
+
+// Engine runs rotation steps for one credential type.
+type Engine struct {
+	store   Store
+	rotator rotators.Rotator
+	info    rotators.Info
+	cfg     Config
+	allowed string // password characters: the rotator's, less the excluded
+	logger  *slog.Logger
+	now     func() time.Time
+}
+
+// New builds an engine. It checks the configuration against what the
+// rotator's target accepts, so that a bad configuration fails at start and
+// not in the middle of a rotation.
+func New(store Store, rotator rotators.Rotator, cfg Config, logger *slog.Logger) (*Engine, error) {
+	if store == nil || rotator == nil {
+		return nil, errors.New("lifecycle: store and rotator are required")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	info := rotator.Info()
+	allowed := password.Without(info.PasswordChars, cfg.ExcludeCharacters)
+	if err := cfg.validate(info, allowed); err != nil {
+		return nil, err
+	}
+	return &Engine{store: store, rotator: rotator, info: info, cfg: cfg, allowed: allowed, logger: logger, now: time.Now}, nil
+}
+
+// Info returns the rotator's description.
+func (e *Engine) Info() rotators.Info { return e.info }
+
+// Run runs one step. A step that finds its work done already returns nil.
+func (e *Engine) Run(ctx context.Context, req Request) error {
+	start := e.now()
+	scrub := redact.New()
+	log := slog.New(redact.NewHandler(e.logger.Handler(), scrub)).With(
+		"secret_id", req.SecretID, "step", string(req.Step), "version", req.Token,
+		"type", e.info.Type, "strategy", e.info.Strategy)
+	inv := &invocation{Engine: e, req: req, scrub: scrub, log: log}
+
+	outcome, err := inv.run(ctx)
+	err = scrub.Error(err)
+	attrs := []any{"outcome", outcome, "duration_ms", float64(e.now().Sub(start).Microseconds()) / 1000}
+	if err != nil {
+		log.Error("rotation step failed", append(attrs, "error", err)...)
+		return err
+	}
+	log.Info("rotation step finished", attrs...)
+	return nil
+}
+
+// Outcomes of a step, as logged.
+const (
+	outcomeDone    = "done"
+	outcomeSkipped = "skipped" // the work was done already
+	outcomeFailed  = "failed"
+)
+
+// invocation is the state of one Run.
+type invocation struct {
+	*Engine
+	req   Request
+	scrub *redact.Scrubber
+	log   *slog.Logger
+	desc  secretstore.Description
+}
+
+func (inv *invocation) fail(phase string, err error) (string, error) {
+	return outcomeFailed, &StepError{Step: inv.req.Step, SecretID: inv.req.SecretID, Phase: phase, Err: err}
+}
+
+func (inv *invocation) run(ctx context.Context) (string, error) {
+	if err := inv.req.validate(); err != nil {
+		return inv.fail("event", err)
+	}
+	desc, err := inv.store.Describe(ctx, inv.req.SecretID)
+	if err != nil {
+		return inv.fail("describe", err)
+	}
+	inv.desc = desc
+	if !desc.RotationEnabled {
+		return inv.fail("check", ErrRotationDisabled)
+	}
+	if _, ok := desc.Versions[inv.req.Token]; !ok {
+		return inv.fail("check", ErrUnknownVersion)
+	}
+	if desc.HasStage(inv.req.Token, secretstore.Current) {
+		// A finished rotation: AWS may leave AWSPENDING on it too.
+		inv.log.Info("version is already AWSCURRENT; nothing to do")
+		return outcomeSkipped, nil
+	}
+	if !desc.HasStage(inv.req.Token, secretstore.Pending) {
+		return inv.fail("check", ErrNotPending)
+	}
+	switch inv.req.Step {
+	case CreateSecret:
+		return inv.create(ctx)
+	case SetSecret:
+		return inv.set(ctx)
+	case TestSecret:
+		return inv.test(ctx)
+	case FinishSecret:
+		return inv.finish(ctx)
+	}
+	return inv.fail("event", fmt.Errorf("unknown step %q", inv.req.Step))
+}
+
+func (r Request) validate() error {
+	switch {
+	case r.SecretID == "":
+		return &InputError{Field: "SecretId", Reason: "missing"}
+	case r.Token == "":
+		return &InputError{Field: "ClientRequestToken", Reason: "missing"}
+	}
+	if _, err := ParseStep(string(r.Step)); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (inv *invocation) currentVersion() (string, error) {
+	id, ok := inv.desc.VersionWithStage(secretstore.Current)
+	if !ok {
+		return "", ErrNoCurrent
+	}
+	return id, nil
+}
+
+// value reads a version and registers it with the scrubber before anything
+// else can see it.
+func (inv *invocation) value(ctx context.Context, versionID string) ([]byte, error) {
+	v, err := inv.store.Value(ctx, inv.req.SecretID, versionID)
+	if err != nil {
+		return nil, err
+	}
+	inv.scrub.AddSecretJSON(v)
+	return v, nil
+}
+
+func (inv *invocation) create(ctx context.Context) (string, error) {
+	switch _, err := inv.value(ctx, inv.req.Token); {
+	case err == nil:
+		inv.log.Info("pending version already has a value; nothing to do")
+		return outcomeSkipped, nil
+	case !errors.Is(err, secretstore.ErrVersionNotFound):
+		return inv.fail("read pending", err)
+	}
+	currentID, err := inv.currentVersion()
+	if err != nil {
+		return inv.fail("check", err)
+	}
+	current, err := inv.value(ctx, currentID)
+	if err != nil {
+		return inv.fail("read current", err)
+	}
+	pw, err := inv.newPassword(ctx)
+	if err != nil {
+		return inv.fail("generate password", err)
+	}
+	resp, err := inv.rotator.Create(ctx, rotators.CreateRequest{
+		SecretID: inv.req.SecretID, Current: current, Password: pw, Secrets: inv.reader(),
+	})
+	if err != nil {
+		return inv.fail("rotator create", err)
+	}
+	inv.scrub.AddSecretJSON(resp.Pending)
+	err = inv.store.PutPending(ctx, secretstore.PendingValue{
+		SecretID: inv.req.SecretID, VersionID: inv.req.Token, Value: resp.Pending, RotationToken: inv.req.RotationToken,
+	})
+	if err != nil {
+		return inv.fail("store pending", err)
+	}
+	return outcomeDone, nil
+}
+
+// pair reads the current and the pending value.
+func (inv *invocation) pair(ctx context.Context) (current, pending []byte, phase string, err error) {
+	currentID, err := inv.currentVersion()
+	if err != nil {
+		return nil, nil, "check", err
+	}
+	if current, err = inv.value(ctx, currentID); err != nil {
+		return nil, nil, "read current", err
+	}
+	if pending, err = inv.value(ctx, inv.req.Token); err != nil {
+		if errors.Is(err, secretstore.ErrVersionNotFound) {
+			err = fmt.Errorf("%w: %w", ErrNoPendingValue, err)
+		}
+		return nil, nil, "read pending", err
+	}
+	return current, pending, "", nil
+}
+
+func (inv *invocation) set(ctx context.Context) (string, error) {
+	current, pending, phase, err := inv.pair(ctx)
+	if err != nil {
+		return inv.fail(phase, err)
+	}
+	_, err = inv.rotator.Set(ctx, rotators.SetRequest{
+		SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: inv.reader(),
+	})
+	if err != nil {
+		return inv.fail("rotator set", err)
+	}
+	return outcomeDone, nil
+}
+
+func (inv *invocation) test(ctx context.Context) (string, error) {
+	current, pending, phase, err := inv.pair(ctx)
+	if err != nil {
+		return inv.fail(phase, err)
+	}
+	_, err = inv.rotator.Test(ctx, rotators.TestRequest{
+		SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: inv.reader(),
+	})
+	if err != nil {
+		return inv.fail("rotator test", err)
+	}
+	return outcomeDone, nil
+}
+
+func (inv *invocation) finish(ctx context.Context) (string, error) {
+	currentID, err := inv.currentVersion()
+	if err != nil {
+		return inv.fail("check", err)
+	}
+	err = inv.store.MoveStage(ctx, secretstore.StageMove{
+		SecretID: inv.req.SecretID, Stage: secretstore.Current, ToVersion: inv.req.Token, FromVersion: currentID,
+	})
+	if err != nil {
+		return inv.fail("move AWSCURRENT", err)
+	}
+	inv.log.Info("AWSCURRENT moved", "previous_version", currentID)
+	return outcomeDone, nil
+}
+
+func (inv *invocation) newPassword(ctx context.Context) (string, error) {
+	var (
+		pw  string
+		err error
+	)
+	switch inv.cfg.PasswordSource {
+	case PasswordFromStore:
+		pw, err = inv.store.RandomPassword(ctx, secretstore.PasswordSpec{
+			Length: inv.cfg.PasswordLength,
+			// Exclude everything the target does not take, not only what
+			// the configuration names.
+			ExcludeCharacters:       password.Without(password.Printable+password.Space, inv.allowed),
+			RequireEachIncludedType: inv.cfg.RequireEachIncludedType,
+		})
+	default:
+		pw, err = password.Generate(password.Spec{
+			Length: inv.cfg.PasswordLength, Allowed: inv.allowed, RequireEachClass: inv.cfg.RequireEachIncludedType,
+		})
+	}
+	if err != nil {
+		return "", err
+	}
+	inv.scrub.Add(pw)
+	if got := password.Without(pw, inv.allowed); got != "" {
+		// A store that ignores the exclusions must not reach the target.
+		return "", errors.New("the generated password holds characters the target does not accept")
+	}
+	return pw, nil
+}
+
+// reader lets a rotator read other secrets (the master secret) through the
+// store, with their values registered for scrubbing.
+func (inv *invocation) reader() rotators.SecretReader { return secretReader{inv} }
+
+type secretReader struct{ inv *invocation }
+
+func (r secretReader) CurrentValue(ctx context.Context, secretID string) ([]byte, error) {
+	v, err := r.inv.store.CurrentValue(ctx, secretID)
+	if errors.Is(err, secretstore.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %w", rotators.ErrSecretNotFound, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.inv.scrub.AddSecretJSON(v)
+	return v, nil
+}
