@@ -1,0 +1,468 @@
+package lifecycle_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/rotorhq/rotor/rotators"
+	"github.com/rotorhq/rotor/shared/lifecycle"
+	"github.com/rotorhq/rotor/shared/password"
+	"github.com/rotorhq/rotor/shared/secretstore"
+	"github.com/rotorhq/rotor/shared/secretstore/memstore"
+	"github.com/rotorhq/rotor/test/faults"
+)
+
+// fakeRotator is a rotator of function fields; it records its calls.
+type fakeRotator struct {
+	info   rotators.Info
+	create func(rotators.CreateRequest) (rotators.CreateResponse, error)
+	set    func(rotators.SetRequest) error
+	test   func(rotators.TestRequest) error
+	calls  []string
+}
+
+func (f *fakeRotator) Info() rotators.Info { return f.info }
+
+func (f *fakeRotator) Create(_ context.Context, r rotators.CreateRequest) (rotators.CreateResponse, error) {
+	f.calls = append(f.calls, "create")
+	if f.create != nil {
+		return f.create(r)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(r.Current, &doc); err != nil {
+		return rotators.CreateResponse{}, &rotators.InputError{Secret: "current", Field: "(secret)", Reason: "not JSON"}
+	}
+	doc["password"] = r.Password
+	out, _ := json.Marshal(doc)
+	return rotators.CreateResponse{Pending: out}, nil
+}
+
+func (f *fakeRotator) Set(_ context.Context, r rotators.SetRequest) (rotators.SetResponse, error) {
+	f.calls = append(f.calls, "set")
+	if f.set != nil {
+		return rotators.SetResponse{}, f.set(r)
+	}
+	return rotators.SetResponse{}, nil
+}
+
+func (f *fakeRotator) Test(_ context.Context, r rotators.TestRequest) (rotators.TestResponse, error) {
+	f.calls = append(f.calls, "test")
+	if f.test != nil {
+		return rotators.TestResponse{}, f.test(r)
+	}
+	return rotators.TestResponse{}, nil
+}
+
+const currentValue = `{"username":"app","password":"old-Secret-Value-1"}`
+
+type fixture struct {
+	store  *memstore.Store
+	inj    *faults.Injector
+	rot    *fakeRotator
+	eng    *lifecycle.Engine
+	arn    string
+	first  string // the first version, AWSCURRENT
+	logs   *bytes.Buffer
+	ctx    context.Context
+	config lifecycle.Config
+}
+
+func newFixture(t *testing.T, tweak func(*fixture)) *fixture {
+	t.Helper()
+	f := &fixture{
+		store:  memstore.New(),
+		inj:    &faults.Injector{},
+		rot:    &fakeRotator{info: rotators.Info{Type: "fake", Strategy: "single-user", PasswordChars: password.Printable}},
+		logs:   &bytes.Buffer{},
+		ctx:    context.Background(),
+		config: lifecycle.DefaultConfig(),
+	}
+	if tweak != nil {
+		tweak(f)
+	}
+	v := currentValue
+	out, err := f.store.CreateSecret(f.ctx, memstore.CreateSecretInput{Name: "app/db", SecretString: &v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.arn, f.first = out.ARN, out.VersionID
+	logger := slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f.eng, err = lifecycle.New(&faults.Store{Next: f.store, Inj: f.inj}, f.rot, f.config, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// start begins a rotation as RotateSecret does and returns its token.
+func (f *fixture) start(t *testing.T) string {
+	t.Helper()
+	token, err := f.store.StartRotation(f.ctx, f.arn, uuid.NewString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+func (f *fixture) run(step lifecycle.Step, token string) error {
+	return f.eng.Run(f.ctx, lifecycle.Request{SecretID: f.arn, Token: token, Step: step, RotationToken: "rot-token"})
+}
+
+func (f *fixture) rotate(t *testing.T) string {
+	t.Helper()
+	token := f.start(t)
+	for _, step := range lifecycle.Steps {
+		if err := f.run(step, token); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	return token
+}
+
+func (f *fixture) stages(t *testing.T) map[string][]string {
+	t.Helper()
+	d, err := f.store.Describe(f.ctx, f.arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Versions
+}
+
+func TestFullRotationMovesLabels(t *testing.T) {
+	f := newFixture(t, nil)
+	token := f.rotate(t)
+	got := f.stages(t)
+	if !slicesHave(got[token], secretstore.Current) {
+		t.Errorf("want AWSCURRENT on %s, got %v", token, got)
+	}
+	if !slicesHave(got[f.first], secretstore.Previous) || slicesHave(got[f.first], secretstore.Current) {
+		t.Errorf("want AWSPREVIOUS (only) on the first version, got %v", got[f.first])
+	}
+	if want := []string{"create", "set", "test"}; !reflect.DeepEqual(f.rot.calls, want) {
+		t.Errorf("want rotator calls %v, got %v", want, f.rot.calls)
+	}
+	v, err := f.store.CurrentValue(f.ctx, f.arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct{ Password string }
+	if err := json.Unmarshal(v, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Password) != lifecycle.DefaultPasswordLength {
+		t.Errorf("want a %d-character password, got %d", lifecycle.DefaultPasswordLength, len(doc.Password))
+	}
+	if bad := password.Intersect(doc.Password, lifecycle.DefaultExcludeCharacters); bad != "" {
+		t.Errorf("want no excluded character in the password, got %d of them", len(bad))
+	}
+}
+
+func TestRefusedStepsChangeNothing(t *testing.T) {
+	cases := []struct {
+		name    string
+		prepare func(t *testing.T, f *fixture) lifecycle.Request
+		want    error
+		field   string // for an InputError
+	}{
+		{name: "rotation disabled", want: lifecycle.ErrRotationDisabled, prepare: func(t *testing.T, f *fixture) lifecycle.Request {
+			token := f.start(t)
+			if err := f.store.SetRotationEnabled(f.ctx, f.arn, false); err != nil {
+				t.Fatal(err)
+			}
+			return lifecycle.Request{SecretID: f.arn, Token: token, Step: lifecycle.CreateSecret}
+		}},
+		{name: "token not a version", want: lifecycle.ErrUnknownVersion, prepare: func(t *testing.T, f *fixture) lifecycle.Request {
+			f.start(t)
+			return lifecycle.Request{SecretID: f.arn, Token: uuid.NewString(), Step: lifecycle.CreateSecret}
+		}},
+		{name: "token is AWSPREVIOUS", want: lifecycle.ErrNotPending, prepare: func(t *testing.T, f *fixture) lifecycle.Request {
+			f.rotate(t)
+			f.start(t)
+			return lifecycle.Request{SecretID: f.arn, Token: f.first, Step: lifecycle.SetSecret}
+		}},
+		{name: "finish with a version that is not pending", want: lifecycle.ErrNotPending, prepare: func(t *testing.T, f *fixture) lifecycle.Request {
+			f.rotate(t)
+			f.start(t)
+			return lifecycle.Request{SecretID: f.arn, Token: f.first, Step: lifecycle.FinishSecret}
+		}},
+		{name: "unknown secret", want: secretstore.ErrNotFound, prepare: func(t *testing.T, f *fixture) lifecycle.Request {
+			return lifecycle.Request{SecretID: "no/such/secret", Token: uuid.NewString(), Step: lifecycle.CreateSecret}
+		}},
+		{name: "set before create", want: lifecycle.ErrNoPendingValue, prepare: func(t *testing.T, f *fixture) lifecycle.Request {
+			return lifecycle.Request{SecretID: f.arn, Token: f.start(t), Step: lifecycle.SetSecret}
+		}},
+		{name: "unknown step", field: "Step", prepare: func(t *testing.T, f *fixture) lifecycle.Request {
+			return lifecycle.Request{SecretID: f.arn, Token: f.start(t), Step: "deleteSecret"}
+		}},
+		{name: "missing secret id", field: "SecretId", prepare: func(t *testing.T, f *fixture) lifecycle.Request {
+			return lifecycle.Request{Token: f.start(t), Step: lifecycle.CreateSecret}
+		}},
+		{name: "missing token", field: "ClientRequestToken", prepare: func(t *testing.T, f *fixture) lifecycle.Request {
+			f.start(t)
+			return lifecycle.Request{SecretID: f.arn, Step: lifecycle.CreateSecret}
+		}},
+		{name: "rotator refuses the secret", field: "host", prepare: func(t *testing.T, f *fixture) lifecycle.Request {
+			f.rot.create = func(rotators.CreateRequest) (rotators.CreateResponse, error) {
+				return rotators.CreateResponse{}, &rotators.InputError{Secret: "current", Field: "host", Reason: "missing"}
+			}
+			return lifecycle.Request{SecretID: f.arn, Token: f.start(t), Step: lifecycle.CreateSecret}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			req := c.prepare(t, f)
+			f.rot.calls = nil
+			before := f.store.Snapshot()
+			err := f.eng.Run(f.ctx, req)
+			if err == nil {
+				t.Fatalf("want an error, got nil")
+			}
+			var stepErr *lifecycle.StepError
+			if !errors.As(err, &stepErr) {
+				t.Errorf("want a *StepError, got %T", err)
+			}
+			if c.want != nil && !errors.Is(err, c.want) {
+				t.Errorf("want errors.Is(%v), got %v", c.want, err)
+			}
+			if c.field != "" && !strings.Contains(err.Error(), fmt.Sprintf("%q", c.field)) {
+				t.Errorf("want the error to name %q, got %v", c.field, err)
+			}
+			if after := f.store.Snapshot(); !reflect.DeepEqual(before, after) {
+				t.Errorf("want the store unchanged, got\n%+v\nwant\n%+v", after, before)
+			}
+			if c.field != "host" && len(f.rot.calls) != 0 {
+				t.Errorf("want no rotator call, got %v", f.rot.calls)
+			}
+		})
+	}
+}
+
+func TestFinishedRotationSucceedsAtOnce(t *testing.T) {
+	f := newFixture(t, nil)
+	token := f.rotate(t)
+	f.rot.calls = nil
+	before := f.store.Snapshot()
+	for _, step := range lifecycle.Steps {
+		f.inj.Reset()
+		if err := f.run(step, token); err != nil {
+			t.Errorf("%s: want nil for a finished rotation, got %v", step, err)
+		}
+		if got := f.inj.Counts(); !reflect.DeepEqual(got, map[string]int{"store DescribeSecret": 1}) {
+			t.Errorf("%s: want one DescribeSecret only, got %v", step, got)
+		}
+	}
+	if len(f.rot.calls) != 0 {
+		t.Errorf("want no rotator call, got %v", f.rot.calls)
+	}
+	if !reflect.DeepEqual(before, f.store.Snapshot()) {
+		t.Errorf("want the store unchanged")
+	}
+}
+
+func TestFinishedRotationWithPendingLeftOnCurrent(t *testing.T) {
+	// AWS may leave AWSPENDING on the version that became AWSCURRENT.
+	f := newFixture(t, nil)
+	token := f.rotate(t)
+	if !slicesHave(f.stages(t)[token], secretstore.Pending) {
+		t.Fatalf("want AWSPENDING still on the finished version (the engine leaves it), got %v", f.stages(t)[token])
+	}
+	if err := f.run(lifecycle.SetSecret, token); err != nil {
+		t.Errorf("want nil, got %v", err)
+	}
+}
+
+func TestEveryStepTwiceGivesTheSameResult(t *testing.T) {
+	f := newFixture(t, nil)
+	token := f.start(t)
+	for _, step := range lifecycle.Steps {
+		if err := f.run(step, token); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		once := f.store.Snapshot()
+		if err := f.run(step, token); err != nil {
+			t.Fatalf("%s again: %v", step, err)
+		}
+		if twice := f.store.Snapshot(); !reflect.DeepEqual(once, twice) {
+			t.Errorf("%s: want the same state after a second run", step)
+		}
+	}
+	if want := []string{"create", "set", "set", "test", "test"}; !reflect.DeepEqual(f.rot.calls, want) {
+		t.Errorf("want rotator calls %v (create once: the value is stored), got %v", want, f.rot.calls)
+	}
+}
+
+// recorder keeps the last PendingValue and PasswordSpec the engine sent.
+type recorder struct {
+	lifecycle.Store
+	put  secretstore.PendingValue
+	spec *secretstore.PasswordSpec
+}
+
+func (r *recorder) PutPending(ctx context.Context, p secretstore.PendingValue) error {
+	r.put = p
+	return r.Store.PutPending(ctx, p)
+}
+
+func (r *recorder) RandomPassword(ctx context.Context, s secretstore.PasswordSpec) (string, error) {
+	r.spec = &s
+	return r.Store.RandomPassword(ctx, s)
+}
+
+func TestCreatePassesRotationTokenAndUsesStorePasswords(t *testing.T) {
+	f := newFixture(t, nil)
+	rec := &recorder{Store: f.store}
+	cfg := lifecycle.DefaultConfig()
+	cfg.PasswordSource = lifecycle.PasswordFromStore
+	cfg.PasswordLength = 20
+	f.rot.info.PasswordChars = password.Lowercase + password.Digits + "!#"
+	eng, err := lifecycle.New(rec, f.rot, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := f.start(t)
+	if err := eng.Run(f.ctx, lifecycle.Request{SecretID: f.arn, Token: token, Step: lifecycle.CreateSecret, RotationToken: "rot-token"}); err != nil {
+		t.Fatal(err)
+	}
+	if rec.put.RotationToken != "rot-token" || rec.put.VersionID != token {
+		t.Errorf("want RotationToken and version passed on, got token %q version %q", rec.put.RotationToken, rec.put.VersionID)
+	}
+	if rec.spec == nil {
+		t.Fatalf("want GetRandomPassword called with PASSWORD_SOURCE=secretsmanager")
+	}
+	if rec.spec.Length != 20 {
+		t.Errorf("want length 20, got %d", rec.spec.Length)
+	}
+	if strings.ContainsAny(rec.spec.ExcludeCharacters, "ab09!#") || !strings.ContainsAny(rec.spec.ExcludeCharacters, "A$ ") {
+		t.Errorf("want every character but the rotator's excluded, got %q", rec.spec.ExcludeCharacters)
+	}
+	var doc struct{ Password string }
+	v, _ := f.store.Value(f.ctx, f.arn, token)
+	_ = json.Unmarshal(v, &doc)
+	if len(doc.Password) != 20 || password.Without(doc.Password, password.Lowercase+password.Digits+"!#") != "" {
+		t.Errorf("want 20 characters within the rotator's set, got %d characters", len(doc.Password))
+	}
+}
+
+func TestStoreCallsPerStep(t *testing.T) {
+	f := newFixture(t, nil)
+	token := f.start(t)
+	want := map[lifecycle.Step]map[string]int{
+		lifecycle.CreateSecret: {"store DescribeSecret": 1, "store GetSecretValue": 2, "store PutSecretValue": 1},
+		lifecycle.SetSecret:    {"store DescribeSecret": 1, "store GetSecretValue": 2},
+		lifecycle.TestSecret:   {"store DescribeSecret": 1, "store GetSecretValue": 2},
+		lifecycle.FinishSecret: {"store DescribeSecret": 1, "store UpdateSecretVersionStage": 1},
+	}
+	for _, step := range lifecycle.Steps {
+		f.inj.Reset()
+		if err := f.run(step, token); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.inj.Counts(); !reflect.DeepEqual(got, want[step]) {
+			t.Errorf("%s: want calls %v, got %v", step, want[step], got)
+		}
+	}
+}
+
+func TestMasterSecretReader(t *testing.T) {
+	var gotErr error
+	f := newFixture(t, func(f *fixture) {
+		f.rot.create = func(r rotators.CreateRequest) (rotators.CreateResponse, error) {
+			_, gotErr = r.Secrets.CurrentValue(context.Background(), "no/such/master")
+			return rotators.CreateResponse{}, &rotators.InputError{Secret: "current", Field: "masterarn", Reason: "master secret not found"}
+		}
+	})
+	err := f.run(lifecycle.CreateSecret, f.start(t))
+	if !errors.Is(gotErr, rotators.ErrSecretNotFound) {
+		t.Errorf("want rotators.ErrSecretNotFound from the reader, got %v", gotErr)
+	}
+	if err == nil || !strings.Contains(err.Error(), `"masterarn"`) {
+		t.Errorf("want an error naming masterarn, got %v", err)
+	}
+}
+
+func TestSecretValuesNeverInErrorsOrLogs(t *testing.T) {
+	var seen []string
+	f := newFixture(t, func(f *fixture) {
+		leak := func(current, pending []byte) error {
+			seen = append(seen, string(pending))
+			return fmt.Errorf("driver said: bad login with %s (current %s)", pending, current)
+		}
+		f.rot.set = func(r rotators.SetRequest) error { return leak(r.Current, r.Pending) }
+		f.rot.test = func(r rotators.TestRequest) error { return leak(r.Current, r.Pending) }
+	})
+	token := f.start(t)
+	if err := f.run(lifecycle.CreateSecret, token); err != nil {
+		t.Fatal(err)
+	}
+	var errs []string
+	for _, step := range []lifecycle.Step{lifecycle.SetSecret, lifecycle.TestSecret} {
+		err := f.run(step, token)
+		if err == nil {
+			t.Fatalf("%s: want an error", step)
+		}
+		errs = append(errs, err.Error())
+	}
+	var pending struct{ Password string }
+	_ = json.Unmarshal([]byte(seen[0]), &pending)
+	out := strings.Join(errs, "\n") + f.logs.String()
+	for _, secret := range []string{pending.Password, "old-Secret-Value-1"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("want no secret value in errors or logs, found one in:\n%s", out)
+		}
+	}
+	if !strings.Contains(out, "[REDACTED]") {
+		t.Errorf("want the values masked, got:\n%s", out)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	rot := &fakeRotator{info: rotators.Info{Type: "fake", PasswordChars: "abc", MaxPasswordLength: 40}}
+	cases := []struct {
+		name  string
+		env   map[string]string
+		field string
+	}{
+		{"defaults", map[string]string{}, ""},
+		{"length not a number", map[string]string{"PASSWORD_LENGTH": "long"}, "PASSWORD_LENGTH"},
+		{"length zero", map[string]string{"PASSWORD_LENGTH": "0"}, "PASSWORD_LENGTH"},
+		{"length over the target's limit", map[string]string{"PASSWORD_LENGTH": "41"}, "PASSWORD_LENGTH"},
+		{"length over GetRandomPassword's", map[string]string{"PASSWORD_LENGTH": "5000"}, "PASSWORD_LENGTH"},
+		{"exclude everything", map[string]string{"EXCLUDE_CHARACTERS": "cba"}, "EXCLUDE_CHARACTERS"},
+		{"unknown source", map[string]string{"PASSWORD_SOURCE": "vault"}, "PASSWORD_SOURCE"},
+		{"require each not a bool", map[string]string{"REQUIRE_EACH_INCLUDED_TYPE": "yes please"}, "REQUIRE_EACH_INCLUDED_TYPE"},
+		{"empty exclude means none", map[string]string{"EXCLUDE_CHARACTERS": "", "PASSWORD_LENGTH": "16"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := lifecycle.ConfigFromEnv(func(k string) (string, bool) { v, ok := c.env[k]; return v, ok })
+			if err == nil {
+				_, err = lifecycle.New(memstore.New(), rot, cfg, nil)
+			}
+			switch {
+			case c.field == "" && err != nil:
+				t.Errorf("want no error, got %v", err)
+			case c.field != "" && (err == nil || !strings.Contains(err.Error(), c.field)):
+				t.Errorf("want an error naming %s, got %v", c.field, err)
+			}
+		})
+	}
+}
+
+func slicesHave(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
