@@ -23,8 +23,9 @@ const (
 	FieldDBName    = "dbname"
 	FieldMasterARN = "masterarn"
 	FieldSSL       = "ssl"
-	// FieldSecret is the Field of an error about the secret as a whole.
-	FieldSecret = ""
+	// FieldSecret is the Field of an error about the secret as a whole (not
+	// a JSON object, not UTF-8): Secrets Manager's name for the value.
+	FieldSecret = "SecretString"
 )
 
 // Reasons given in errors. None of them carries a value from the secret.

@@ -246,7 +246,7 @@ func FuzzParse(f *testing.F) {
 	// Everything an error message may hold that does not come from the input.
 	skeleton := strings.Join(append(p.reasons(),
 		(&rotators.InputError{Secret: pgRules.Secret, Field: FieldMasterARN, Reason: ""}).Error(),
-		FieldEngine, FieldHost, FieldPort, FieldUsername, FieldPassword, FieldDBName, FieldSSL,
+		FieldSecret, FieldEngine, FieldHost, FieldPort, FieldUsername, FieldPassword, FieldDBName, FieldSSL,
 	), "\n")
 
 	f.Fuzz(func(t *testing.T, raw []byte) {

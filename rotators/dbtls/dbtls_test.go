@@ -71,15 +71,32 @@ func (ca testCA) serverCert(t *testing.T, dnsName string) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-// handshake runs one TLS handshake between client and a server using cert.
+// handshake runs one TLS handshake between client and server over loopback
+// TCP (net.Pipe is unbuffered, and both sides may write at once).
 func handshake(t *testing.T, client *tls.Config, server *tls.Config) error {
 	t.Helper()
-	c, s := net.Pipe()
-	defer c.Close()
-	defer s.Close()
-	done := make(chan error, 1)
-	go func() { done <- tls.Server(s, server).Handshake(); s.Close() }()
-	err := tls.Client(c, client).Handshake()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		_ = s.SetDeadline(time.Now().Add(10 * time.Second))
+		_ = tls.Server(s, server).Handshake()
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	err = tls.Client(c, client).Handshake()
 	c.Close()
 	<-done
 	return err

@@ -1,0 +1,39 @@
+// Package postgres rotates PostgreSQL passwords: the rotator behind rotor's
+// PostgreSQL rotation function, in place of AWS's rotation function
+// templates SecretsManagerRDSPostgreSQLRotationSingleUser and
+// SecretsManagerRDSPostgreSQLRotationMultiUser
+// (https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_available-rotation-templates.html).
+// It reads and writes the same secret JSON ([dbsecret]), so a secret moves
+// from AWS's function to rotor's unchanged.
+//
+// Two strategies:
+//
+//   - [SingleUser]: the user changes its own password
+//     (ALTER ROLE CURRENT_USER). Consumers holding the old password fail
+//     until they refresh.
+//   - [AlternatingUsers]: the master secret named by "masterarn" creates
+//     or updates the other user of the pair ("app" and "app_clone") and, in
+//     the same transaction, gives it exactly the role memberships of the
+//     current user, on every rotation, so the two never drift apart. The
+//     current user keeps working until the next rotation.
+//
+// # Passwords never travel in plain text
+//
+// ALTER ROLE and CREATE ROLE cannot take bind parameters, so a password in
+// them is part of the statement text, which the server may log
+// (log_statement = 'all', pgaudit, RDS's log exports). The rotator therefore
+// computes the SCRAM-SHA-256 verifier on the client
+// (SCRAM-SHA-256$4096:salt$StoredKey:ServerKey, a fresh 16-byte salt each
+// time) and sends only that: the server stores it as is, and a statement
+// log shows a verifier, never the password. Logging in uses SCRAM too, so the
+// password never reaches the server at all.
+//
+// # Connections
+//
+// Each step opens its own connections with [pgx.ConnectConfig] (no pool; a
+// rotation function is short-lived). The configuration is built field by
+// field, never from a connection string holding the password. A secret
+// without "ssl" (or with "ssl": true) gets TLS with full verification
+// against [Options.RootCAs] and no fallback to plain; only "ssl": false
+// connects in plain. A failed login is matched by [ErrLoginFailed].
+package postgres

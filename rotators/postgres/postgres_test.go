@@ -1,0 +1,532 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/rotorhq/rotor/rotators"
+	"github.com/rotorhq/rotor/rotators/dbsecret"
+	"github.com/rotorhq/rotor/rotators/postgres"
+	"github.com/rotorhq/rotor/rotators/rotatortest"
+	"github.com/rotorhq/rotor/test/pgserver"
+)
+
+// rotation runs Create, Set and Test and returns the pending secret.
+func rotation(t *testing.T, r *postgres.Rotator, current []byte, secrets rotators.SecretReader) []byte {
+	t.Helper()
+	ctx := ctxT(t)
+	created, err := r.Create(ctx, rotators.CreateRequest{SecretID: "s", Current: current, Password: genPassword(t), Secrets: secrets})
+	if err != nil {
+		t.Fatalf("Create: want no error, got %v", err)
+	}
+	if _, err := r.Set(ctx, rotators.SetRequest{SecretID: "s", Current: current, Pending: created.Pending, Secrets: secrets}); err != nil {
+		t.Fatalf("Set: want no error, got %v", err)
+	}
+	if _, err := r.Test(ctx, rotators.TestRequest{SecretID: "s", Current: current, Pending: created.Pending, Secrets: secrets}); err != nil {
+		t.Fatalf("Test: want no error, got %v", err)
+	}
+	return created.Pending
+}
+
+func TestNew(t *testing.T) {
+	tests := []struct {
+		name     string
+		strategy postgres.Strategy
+		want     string // strategy in Info; empty: New fails
+	}{
+		{name: "single user", strategy: postgres.SingleUser, want: "single-user"},
+		{name: "alternating users", strategy: postgres.AlternatingUsers, want: "alternating-users"},
+		{name: "default", strategy: "", want: "alternating-users"},
+		{name: "unknown", strategy: "dual-keys"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := postgres.New(postgres.Options{Strategy: tt.strategy})
+			if tt.want == "" {
+				if err == nil {
+					t.Fatalf("want an error, got none")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("want no error, got %v", err)
+			}
+			info := r.Info()
+			if info.Type != "postgres" || info.Strategy != tt.want || info.MaxPasswordLength != 0 {
+				t.Errorf("want postgres/%s/0, got %+v", tt.want, info)
+			}
+			if len(info.PasswordChars) != 94 || strings.Contains(info.PasswordChars, " ") {
+				t.Errorf("want the 94 printable ASCII characters but space, got %q", info.PasswordChars)
+			}
+		})
+	}
+}
+
+func TestConformance(t *testing.T) {
+	for _, strategy := range []postgres.Strategy{postgres.SingleUser, postgres.AlternatingUsers} {
+		t.Run(string(strategy), func(t *testing.T) {
+			user := "conf_" + strings.ReplaceAll(string(strategy), "-", "_")
+			group := user + "_readers"
+			pw := newUser(t, srv, user)
+			exec(t, srv, fmt.Sprintf(`CREATE ROLE %s NOLOGIN; GRANT %s TO %s`, group, group, user))
+			rotatortest.Run(t, rotatortest.Harness{
+				Rotator:     newRotator(t, postgres.Options{Strategy: strategy}),
+				Current:     encode(t, baseSecret(srv, user, pw)),
+				Secrets:     masterSecrets(t, srv, masterUser, masterPassword),
+				CanLogin:    func(ctx context.Context, s []byte) error { return secretLogin(ctx, srv, s) },
+				State:       roleState(srv, user, user+postgres.CloneSuffix),
+				NewPassword: newPassword,
+			})
+			checkLog(t)
+			noConnectionsLeft(t, user, user+postgres.CloneSuffix, masterUser)
+		})
+	}
+}
+
+func TestAlternatingMemberships(t *testing.T) {
+	ctx := ctxT(t)
+	user, clone := "memb_app", "memb_app_clone"
+	pw := newUser(t, srv, user)
+	exec(t, srv, `CREATE ROLE memb_readers NOLOGIN; CREATE ROLE memb_writers NOLOGIN;
+		GRANT memb_readers TO memb_app; GRANT memb_writers TO memb_app`)
+	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers})
+	secrets := masterSecrets(t, srv, masterUser, masterPassword)
+	current := encode(t, baseSecret(srv, user, pw))
+
+	pending := rotation(t, r, current, secrets)
+	if got := field(t, pending, "username"); got != clone {
+		t.Fatalf("want the pending user %q, got %q", clone, got)
+	}
+	if err := secretLogin(ctx, srv, current); err != nil {
+		t.Errorf("want the current user to keep working, got %v", err)
+	}
+	if want, got := []string{"memb_readers", "memb_writers"}, memberships(t, srv, clone); !slices.Equal(want, got) {
+		t.Errorf("clone memberships: want %v, got %v", want, got)
+	}
+
+	// The base user loses a role: the next Set takes it from the clone too.
+	exec(t, srv, `REVOKE memb_writers FROM memb_app`)
+	set := rotators.SetRequest{Current: current, Pending: pending, Secrets: secrets}
+	if _, err := r.Test(ctx, rotators.TestRequest{Current: current, Pending: pending, Secrets: secrets}); err == nil {
+		t.Errorf("Test with drifted memberships: want an error, got none")
+	}
+	if _, err := r.Set(ctx, set); err != nil {
+		t.Fatalf("Set: want no error, got %v", err)
+	}
+	if want, got := []string{"memb_readers"}, memberships(t, srv, clone); !slices.Equal(want, got) {
+		t.Errorf("clone memberships after the revoke: want %v, got %v", want, got)
+	}
+	// Set twice: the same state.
+	state := roleState(srv, user, clone)
+	before, err := state(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Set(ctx, set); err != nil {
+		t.Fatalf("second Set: want no error, got %v", err)
+	}
+	if after, _ := state(ctx); string(after) != string(before) {
+		t.Errorf("second Set: want the same state, got\n%s\nthen\n%s", before, after)
+	}
+
+	// The next rotation goes back to the base user and syncs it from the
+	// clone.
+	exec(t, srv, `CREATE ROLE memb_auditors NOLOGIN; GRANT memb_auditors TO memb_app_clone`)
+	back := rotation(t, r, pending, secrets)
+	if got := field(t, back, "username"); got != user {
+		t.Fatalf("want the pending user %q, got %q", user, got)
+	}
+	if want, got := []string{"memb_auditors", "memb_readers"}, memberships(t, srv, user); !slices.Equal(want, got) {
+		t.Errorf("base memberships: want %v, got %v", want, got)
+	}
+	checkLog(t)
+}
+
+func TestSingleUser(t *testing.T) {
+	ctx := ctxT(t)
+	user := "single_app"
+	pw := newUser(t, srv, user)
+	r := newRotator(t, postgres.Options{Strategy: postgres.SingleUser})
+	current := encode(t, baseSecret(srv, user, pw))
+	pending := rotation(t, r, current, nil)
+
+	if got := field(t, pending, "username"); got != user {
+		t.Errorf("want the same user %q, got %q", user, got)
+	}
+	err := srv.CanLogin(ctx, user, pw, true)
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "28P01" {
+		t.Errorf("old password: want a 28P01 login failure, got %v", err)
+	}
+	if roleExists(t, srv, user+postgres.CloneSuffix) {
+		t.Errorf("want no clone user with a single user, got one")
+	}
+	// The old current can no longer log in; Set with the pending already
+	// valid succeeds.
+	if _, err := r.Set(ctx, rotators.SetRequest{Current: current, Pending: pending}); err != nil {
+		t.Errorf("Set again: want no error, got %v", err)
+	}
+	checkLog(t)
+}
+
+func TestLoginFailed(t *testing.T) {
+	ctx := ctxT(t)
+	user := "lost_app"
+	newUser(t, srv, user)
+	wrong := "wrong-password-" + genPassword(t)
+	r := newRotator(t, postgres.Options{Strategy: postgres.SingleUser})
+	current := encode(t, baseSecret(srv, user, wrong))
+	created, err := r.Create(ctx, rotators.CreateRequest{Current: current, Password: genPassword(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Set(ctx, rotators.SetRequest{Current: current, Pending: created.Pending})
+	if !errors.Is(err, postgres.ErrLoginFailed) {
+		t.Fatalf("want ErrLoginFailed, got %v", err)
+	}
+	for _, pw := range []string{wrong, field(t, created.Pending, "password")} {
+		if strings.Contains(err.Error(), pw) {
+			t.Errorf("want an error without the password, got one with it")
+		}
+	}
+	if !strings.Contains(err.Error(), "current") || !strings.Contains(err.Error(), "localhost") {
+		t.Errorf("want an error naming the current user's role and the host, got %v", err)
+	}
+	_, err = r.Test(ctx, rotators.TestRequest{Current: current, Pending: created.Pending})
+	if !errors.Is(err, postgres.ErrLoginFailed) || !strings.Contains(err.Error(), "pending") {
+		t.Errorf("Test: want ErrLoginFailed for the pending user, got %v", err)
+	}
+}
+
+// TestCrashInsideSet fails a statement in the middle of the alternating
+// Set transaction: nothing of it may remain, and a retry must work.
+func TestCrashInsideSet(t *testing.T) {
+	ctx := ctxT(t)
+	user, clone := "crash_app", "crash_app_clone"
+	pw := newUser(t, srv, user)
+	exec(t, srv, `CREATE ROLE crash_readers NOLOGIN; GRANT crash_readers TO crash_app`)
+	tracer := &tlsRecorder{failOn: "GRANT"}
+	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers, Tracer: tracer})
+	secrets := masterSecrets(t, srv, masterUser, masterPassword)
+	current := encode(t, baseSecret(srv, user, pw))
+	created, err := r.Create(ctx, rotators.CreateRequest{Current: current, Password: genPassword(t), Secrets: secrets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := rotators.SetRequest{Current: current, Pending: created.Pending, Secrets: secrets}
+	if _, err := r.Set(ctx, set); err == nil {
+		t.Fatal("Set with a failing GRANT: want an error, got none")
+	}
+	if !tracer.failed {
+		t.Fatal("want the tracer to have failed a GRANT, got none run")
+	}
+	if roleExists(t, srv, clone) {
+		t.Errorf("want the clone not created after a failed transaction, got it")
+	}
+	if err := secretLogin(ctx, srv, current); err != nil {
+		t.Errorf("want the current user working, got %v", err)
+	}
+	if _, err := r.Set(ctx, set); err != nil {
+		t.Fatalf("retried Set: want no error, got %v", err)
+	}
+	if _, err := r.Test(ctx, rotators.TestRequest{Current: current, Pending: created.Pending, Secrets: secrets}); err != nil {
+		t.Fatalf("Test: want no error, got %v", err)
+	}
+	for i, isTLS := range tracer.connections() {
+		if !isTLS {
+			t.Errorf("connection %d: want TLS, got plain", i)
+		}
+	}
+	noConnectionsLeft(t, user, clone)
+}
+
+func TestTLS(t *testing.T) {
+	// A server that accepts only TLS, with a certificate for another name.
+	strict := pgserver.StartT(t, pgserver.Options{RequireTLS: true, CertHosts: []string{"db.invalid"}})
+
+	tests := []struct {
+		name    string
+		server  *pgserver.Server
+		roots   func() *x509.CertPool
+		ssl     any // nil: absent
+		wantErr string
+		wantTLS bool
+		wantSQL string // SQLSTATE of the failure
+	}{
+		{name: "verify-full with the test CA", server: srv, roots: srv.RootCAs, wantTLS: true},
+		{name: "ssl true as a string", server: srv, roots: srv.RootCAs, ssl: "true", wantTLS: true},
+		{name: "ssl false against a server accepting plain", server: srv, roots: srv.RootCAs, ssl: false, wantTLS: false},
+		{name: "unknown CA (system roots), no fallback", server: srv, roots: func() *x509.CertPool { return nil }, wantErr: "certificate"},
+		{name: "another server's CA", server: srv, roots: strict.RootCAs, wantErr: "certificate"},
+		{name: "certificate for another name", server: strict, roots: strict.RootCAs, wantErr: "certificate"},
+		{name: "ssl false against a TLS-only server", server: strict, roots: strict.RootCAs, ssl: false, wantSQL: "28000"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := ctxT(t)
+			user := fmt.Sprintf("tls_app_%d", i)
+			pw := newUser(t, tt.server, user)
+			m := baseSecret(tt.server, user, pw)
+			if tt.ssl != nil {
+				m["ssl"] = tt.ssl
+			}
+			tracer := &tlsRecorder{}
+			r, err := postgres.New(postgres.Options{Strategy: postgres.SingleUser, RootCAs: tt.roots(), Tracer: tracer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			current := encode(t, m)
+			created, err := r.Create(ctx, rotators.CreateRequest{Current: current, Password: genPassword(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = r.Set(ctx, rotators.SetRequest{Current: current, Pending: created.Pending})
+			if tt.wantErr == "" && tt.wantSQL == "" {
+				if err != nil {
+					t.Fatalf("want no error, got %v", err)
+				}
+				if _, err := r.Test(ctx, rotators.TestRequest{Current: current, Pending: created.Pending}); err != nil {
+					t.Fatalf("Test: want no error, got %v", err)
+				}
+				conns := tracer.connections()
+				if len(conns) == 0 {
+					t.Fatal("want traced connections, got none")
+				}
+				for j, isTLS := range conns {
+					if isTLS != tt.wantTLS {
+						t.Errorf("connection %d: want TLS %v, got %v", j, tt.wantTLS, isTLS)
+					}
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("want an error, got none")
+			}
+			if errors.Is(err, postgres.ErrLoginFailed) {
+				t.Errorf("want a failure other than a wrong password, got %v", err)
+			}
+			if tt.wantErr != "" && !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("want an error with %q, got %v", tt.wantErr, err)
+			}
+			var pgErr *pgconn.PgError
+			if tt.wantSQL != "" && (!errors.As(err, &pgErr) || pgErr.Code != tt.wantSQL) {
+				t.Errorf("want SQLSTATE %s, got %v", tt.wantSQL, err)
+			}
+			if n := len(tracer.connections()); n != 0 {
+				t.Errorf("want no connection established, got %d", n)
+			}
+			// Nothing changed: the old password still works (over TLS, the
+			// strict server's name aside).
+			if err := tt.server.CanLogin(ctx, user, pw, tt.server == srv); tt.server == srv && err != nil {
+				t.Errorf("want the current password unchanged, got %v", err)
+			}
+		})
+	}
+}
+
+func TestHostileUsernames(t *testing.T) {
+	exec(t, srv, `CREATE ROLE x NOLOGIN; CREATE ROLE hostile_sentinel NOLOGIN`)
+	names := []string{
+		`a"; DROP ROLE x; --`,
+		`b'; DROP ROLE hostile_sentinel; --`,
+		`name with spaces`,
+		`"quoted"`,
+		`back\slash$1`,
+		`UPPER_lower`,
+		`ünïcödé`,
+	}
+	for _, strategy := range []postgres.Strategy{postgres.SingleUser, postgres.AlternatingUsers} {
+		for i, name := range names {
+			t.Run(fmt.Sprintf("%s/%d", strategy, i), func(t *testing.T) {
+				ctx := ctxT(t)
+				user := fmt.Sprintf("%s%d %s", strategy[:1], i, name)
+				pw := newUser(t, srv, user)
+				exec(t, srv, fmt.Sprintf(`GRANT x TO %s`, ident(user)))
+				r := newRotator(t, postgres.Options{Strategy: strategy})
+				secrets := masterSecrets(t, srv, masterUser, masterPassword)
+				pending := rotation(t, r, encode(t, baseSecret(srv, user, pw)), secrets)
+				if err := secretLogin(ctx, srv, pending); err != nil {
+					t.Errorf("want the pending user to log in, got %v", err)
+				}
+				for _, role := range []string{"x", "hostile_sentinel"} {
+					if !roleExists(t, srv, role) {
+						t.Fatalf("want role %q to survive, got it dropped", role)
+					}
+				}
+				if strategy == postgres.AlternatingUsers {
+					if want, got := []string{"x"}, memberships(t, srv, user+postgres.CloneSuffix); !slices.Equal(want, got) {
+						t.Errorf("clone memberships: want %v, got %v", want, got)
+					}
+				}
+			})
+		}
+	}
+	checkLog(t)
+}
+
+func TestCreateBadInput(t *testing.T) {
+	ctx := ctxT(t)
+	const user = "bad_input_app"
+	currentPW := "current-" + genPassword(t)
+	masterPW := "master-" + genPassword(t)
+	newPW := genPassword(t)
+	validMaster := func() map[string]any {
+		m := baseSecret(srv, "bad_input_master", masterPW)
+		delete(m, "masterarn")
+		return m
+	}
+	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers})
+
+	tests := []struct {
+		name       string
+		current    func(m map[string]any) // tweak of the valid current secret
+		raw        string                 // the current secret as given, when set
+		master     func(m map[string]any) // tweak of the valid master secret
+		masterRaw  string                 // the master secret as given, when set
+		noMaster   bool
+		wantSecret string
+		wantField  string
+	}{
+		{name: "not JSON", raw: "password=" + currentPW, wantSecret: "current", wantField: "SecretString"},
+		{name: "JSON array", raw: `["` + currentPW + `"]`, wantSecret: "current", wantField: "SecretString"},
+		{name: "missing host", current: func(m map[string]any) { delete(m, "host") }, wantSecret: "current", wantField: "host"},
+		{name: "empty host", current: func(m map[string]any) { m["host"] = "" }, wantSecret: "current", wantField: "host"},
+		{name: "missing username", current: func(m map[string]any) { delete(m, "username") }, wantSecret: "current", wantField: "username"},
+		{name: "missing password", current: func(m map[string]any) { delete(m, "password") }, wantSecret: "current", wantField: "password"},
+		{name: "missing masterarn", current: func(m map[string]any) { delete(m, "masterarn") }, wantSecret: "current", wantField: "masterarn"},
+		{name: "wrong engine", current: func(m map[string]any) { m["engine"] = "mysql" }, wantSecret: "current", wantField: "engine"},
+		{name: "port 0", current: func(m map[string]any) { m["port"] = 0 }, wantSecret: "current", wantField: "port"},
+		{name: "port 70000", current: func(m map[string]any) { m["port"] = 70000 }, wantSecret: "current", wantField: "port"},
+		{name: "port abc", current: func(m map[string]any) { m["port"] = "abc" }, wantSecret: "current", wantField: "port"},
+		{name: "username too long", current: func(m map[string]any) { m["username"] = strings.Repeat("u", 60) }, wantSecret: "current", wantField: "username"},
+		{name: "username with NUL", current: func(m map[string]any) { m["username"] = "app\x00" }, wantSecret: "current", wantField: "username"},
+		{name: "ssl maybe", current: func(m map[string]any) { m["ssl"] = "maybe" }, wantSecret: "current", wantField: "ssl"},
+		{name: "master missing", noMaster: true, wantSecret: "current", wantField: "masterarn"},
+		{name: "master not JSON", masterRaw: "password: " + masterPW, wantSecret: "master", wantField: "SecretString"},
+		{name: "master empty object", master: func(m map[string]any) { clear(m) }, wantSecret: "master", wantField: "host"},
+		{name: "master for another host", master: func(m map[string]any) { m["host"] = "other.example.com" }, wantSecret: "master", wantField: "host"},
+		{name: "master for another port", master: func(m map[string]any) { m["port"] = 1 }, wantSecret: "master", wantField: "port"},
+		{name: "master wrong engine", master: func(m map[string]any) { m["engine"] = "mariadb" }, wantSecret: "master", wantField: "engine"},
+		{name: "master without password", master: func(m map[string]any) { delete(m, "password") }, wantSecret: "master", wantField: "password"},
+		{name: "master is the rotated user", master: func(m map[string]any) { m["username"] = user + "_clone" }, wantSecret: "master", wantField: "username"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cur := baseSecret(srv, user, currentPW)
+			if tt.current != nil {
+				tt.current(cur)
+			}
+			raw := encode(t, cur)
+			if tt.raw != "" {
+				raw = []byte(tt.raw)
+			}
+			master := validMaster()
+			if tt.master != nil {
+				tt.master(master)
+			}
+			secrets := secretMap{masterARN: encode(t, master)}
+			if tt.masterRaw != "" {
+				secrets[masterARN] = []byte(tt.masterRaw)
+			}
+			if tt.noMaster {
+				secrets = secretMap{}
+			}
+			_, err := r.Create(ctx, rotators.CreateRequest{Current: raw, Password: newPW, Secrets: secrets})
+			var ie *rotators.InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("want *rotators.InputError, got %T %v", err, err)
+			}
+			if ie.Secret != tt.wantSecret || ie.Field != tt.wantField {
+				t.Errorf("want %s/%q, got %s/%q (%v)", tt.wantSecret, tt.wantField, ie.Secret, ie.Field, err)
+			}
+			for _, pw := range []string{currentPW, masterPW, newPW} {
+				if strings.Contains(err.Error(), pw) {
+					t.Errorf("want an error without passwords, got one with a password")
+				}
+			}
+		})
+	}
+	if roleExists(t, srv, user+"_clone") || roleExists(t, srv, user) {
+		t.Errorf("want no role created by a refused Create, got one")
+	}
+}
+
+// TestSetRefusesForeignPending: a pending secret that is not what Create
+// makes of the current one is refused before any change.
+func TestSetRefusesForeignPending(t *testing.T) {
+	ctx := ctxT(t)
+	user := "foreign_app"
+	pw := newUser(t, srv, user)
+	secrets := masterSecrets(t, srv, masterUser, masterPassword)
+	current := encode(t, baseSecret(srv, user, pw))
+	newPW := genPassword(t)
+
+	tests := []struct {
+		name      string
+		strategy  postgres.Strategy
+		tweak     func(m map[string]any)
+		wantField string
+	}{
+		{name: "alternating: another user", strategy: postgres.AlternatingUsers, tweak: func(m map[string]any) { m["username"] = srv.SuperUser }, wantField: "username"},
+		{name: "alternating: the current user", strategy: postgres.AlternatingUsers, tweak: func(m map[string]any) { m["username"] = user }, wantField: "username"},
+		{name: "single: another user", strategy: postgres.SingleUser, tweak: func(m map[string]any) { m["username"] = masterUser }, wantField: "username"},
+		{name: "another host", strategy: postgres.SingleUser, tweak: func(m map[string]any) { m["host"] = "127.0.0.1" }, wantField: "host"},
+		{name: "another port", strategy: postgres.SingleUser, tweak: func(m map[string]any) { m["port"] = 1 }, wantField: "port"},
+		{name: "ssl switched off", strategy: postgres.SingleUser, tweak: func(m map[string]any) { m["ssl"] = false }, wantField: "ssl"},
+		{name: "another master", strategy: postgres.AlternatingUsers, tweak: func(m map[string]any) { m["masterarn"] = "arn:other" }, wantField: "masterarn"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRotator(t, postgres.Options{Strategy: tt.strategy})
+			pending := baseSecret(srv, user+postgres.CloneSuffix, newPW)
+			if tt.strategy == postgres.SingleUser {
+				pending["username"] = user
+			}
+			tt.tweak(pending)
+			_, err := r.Set(ctx, rotators.SetRequest{Current: current, Pending: encode(t, pending), Secrets: secrets})
+			var ie *rotators.InputError
+			if !errors.As(err, &ie) || ie.Secret != "pending" || ie.Field != tt.wantField {
+				t.Fatalf("want an InputError for pending/%s, got %v", tt.wantField, err)
+			}
+			if strings.Contains(err.Error(), newPW) {
+				t.Errorf("want an error without the password, got one with it")
+			}
+		})
+	}
+	if err := srv.CanLogin(ctx, srv.SuperUser, srv.SuperPassword, true); err != nil {
+		t.Errorf("want the superuser's password unchanged, got %v", err)
+	}
+	if err := srv.CanLogin(ctx, masterUser, masterPassword, true); err != nil {
+		t.Errorf("want the master's password unchanged, got %v", err)
+	}
+}
+
+// TestSuperuserAlternateRefused: a current secret whose alternate user is a
+// superuser must not get that user's password changed.
+func TestSuperuserAlternateRefused(t *testing.T) {
+	ctx := ctxT(t)
+	exec(t, srv, `CREATE ROLE boss SUPERUSER NOLOGIN`)
+	pw := newUser(t, srv, "boss_clone")
+	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers})
+	secrets := masterSecrets(t, srv, srv.SuperUser, srv.SuperPassword)
+	current := encode(t, baseSecret(srv, "boss_clone", pw))
+	created, err := r.Create(ctx, rotators.CreateRequest{Current: current, Password: genPassword(t), Secrets: secrets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Set(ctx, rotators.SetRequest{Current: current, Pending: created.Pending, Secrets: secrets})
+	var ie *rotators.InputError
+	if !errors.As(err, &ie) || ie.Field != dbsecret.FieldUsername {
+		t.Fatalf("want an InputError about the username, got %v", err)
+	}
+	if err := secretLogin(ctx, srv, created.Pending); err == nil {
+		t.Errorf("want the superuser's password unchanged, got a login with the pending one")
+	}
+}

@@ -1,0 +1,20 @@
+// Package rotatortest is the conformance suite of the [rotators.Rotator]
+// contract. Every rotator runs it against a real target system:
+//
+//	func TestConformance(t *testing.T) {
+//		rotatortest.Run(t, rotatortest.Harness{
+//			Rotator:  r,
+//			Current:  secret,
+//			Secrets:  reader,
+//			CanLogin: func(ctx context.Context, s []byte) error { ... },
+//		})
+//	}
+//
+// [Run] walks two full rotations and checks what the contract promises:
+// Create is deterministic given the password and does not touch the target;
+// Test fails before Set and passes after it; Set makes the pending
+// credential log in, keeps the current one working unless the strategy is
+// "single-user", and leaves the same state when called twice; Test changes
+// nothing; no error carries a password. A [Harness.State] hook lets the
+// suite compare the target's state before and after each step.
+package rotatortest

@@ -1,0 +1,221 @@
+package rotatortest
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rotorhq/rotor/rotators"
+	"github.com/rotorhq/rotor/shared/password"
+)
+
+// Harness is what the suite needs of one rotator and its target system.
+type Harness struct {
+	// Rotator under test.
+	Rotator rotators.Rotator
+	// Current is a valid current secret whose credential logs in. The suite
+	// rotates it twice; use one Harness per Run.
+	Current []byte
+	// SecretID names the secret in requests; default "rotatortest".
+	SecretID string
+	// Secrets reads other secrets, such as the master secret.
+	Secrets rotators.SecretReader
+	// CanLogin reports whether the credential of a secret logs in to the
+	// target; nil error means it does.
+	CanLogin func(ctx context.Context, secret []byte) error
+	// State, optional, returns the target's state as far as the rotator
+	// touches it (users, password verifiers, memberships). The suite checks
+	// that Create and Test leave it unchanged and that a second Set leaves
+	// what the first one did.
+	State func(ctx context.Context) ([]byte, error)
+	// NewPassword, optional, generates a password; default: 32 characters
+	// of Info().PasswordChars.
+	NewPassword func() (string, error)
+	// Timeout bounds the whole run; default 2 minutes.
+	Timeout time.Duration
+}
+
+// Run runs the conformance suite.
+func Run(t *testing.T, h Harness) {
+	t.Helper()
+	if h.Rotator == nil || h.Current == nil || h.CanLogin == nil {
+		t.Fatal("rotatortest: Harness needs Rotator, Current and CanLogin")
+	}
+	if h.SecretID == "" {
+		h.SecretID = "rotatortest"
+	}
+	if h.Timeout == 0 {
+		h.Timeout = 2 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h.Timeout)
+	defer cancel()
+	s := &suite{t: t, h: h, ctx: ctx}
+	s.run()
+}
+
+type suite struct {
+	t         *testing.T
+	h         Harness
+	ctx       context.Context
+	info      rotators.Info
+	passwords []string
+}
+
+func (s *suite) run() {
+	t := s.t
+	s.info = s.h.Rotator.Info()
+	if s.info.Type == "" || s.info.Strategy == "" || s.info.PasswordChars == "" {
+		t.Fatalf("want Info with Type, Strategy and PasswordChars, got %+v", s.info)
+	}
+	if err := s.h.CanLogin(s.ctx, s.h.Current); err != nil {
+		t.Fatalf("harness: want the current secret to log in before the run, got %v", err)
+	}
+
+	first := s.rotate("rotation 1", s.h.Current)
+	// The second rotation starts from the first one's pending secret, as
+	// after finishSecret; with alternating users it goes back to the first
+	// user.
+	s.rotate("rotation 2", first)
+}
+
+// rotate runs Create, Test (must fail), Set, Set, Test from current and
+// returns the pending secret.
+func (s *suite) rotate(name string, current []byte) []byte {
+	t := s.t
+	t.Helper()
+	pw := s.newPassword()
+	other := s.newPassword()
+
+	before := s.state(name + ": before Create")
+	create := rotators.CreateRequest{SecretID: s.h.SecretID, Current: current, Password: pw, Secrets: s.h.Secrets}
+	resp, err := s.h.Rotator.Create(s.ctx, create)
+	s.noError(name+": Create", err)
+	pending := resp.Pending
+	if len(pending) == 0 {
+		t.Fatalf("%s: Create: want a pending secret, got none", name)
+	}
+	again, err := s.h.Rotator.Create(s.ctx, create)
+	s.noError(name+": second Create", err)
+	if !bytes.Equal(again.Pending, pending) {
+		t.Errorf("%s: Create twice with one password: want the same pending secret, got two different ones", name)
+	}
+	create.Password = other
+	otherResp, err := s.h.Rotator.Create(s.ctx, create)
+	s.noError(name+": Create with another password", err)
+	if bytes.Equal(otherResp.Pending, pending) {
+		t.Errorf("%s: Create with another password: want another pending secret, got the same", name)
+	}
+	s.sameState(name+": Create", before)
+	if err := s.h.CanLogin(s.ctx, current); err != nil {
+		t.Fatalf("%s: after Create: want the current secret to log in, got %v", name, s.scrub(err))
+	}
+	if err := s.h.CanLogin(s.ctx, pending); err == nil {
+		t.Fatalf("%s: after Create: want the pending secret not to log in before Set, got a login", name)
+	}
+
+	test := rotators.TestRequest{SecretID: s.h.SecretID, Current: current, Pending: pending, Secrets: s.h.Secrets}
+	_, err = s.h.Rotator.Test(s.ctx, test)
+	if err == nil {
+		t.Fatalf("%s: Test before Set: want an error, got none", name)
+	}
+	s.checkError(name+": Test before Set", err)
+	s.sameState(name+": Test before Set", before)
+
+	set := rotators.SetRequest{SecretID: s.h.SecretID, Current: current, Pending: pending, Secrets: s.h.Secrets}
+	_, err = s.h.Rotator.Set(s.ctx, set)
+	s.noError(name+": Set", err)
+	if err := s.h.CanLogin(s.ctx, pending); err != nil {
+		t.Fatalf("%s: after Set: want the pending secret to log in, got %v", name, s.scrub(err))
+	}
+	singleUser := s.info.Strategy == "single-user"
+	if err := s.h.CanLogin(s.ctx, current); !singleUser && err != nil {
+		t.Errorf("%s: after Set: want the current secret to keep working (%s), got %v", name, s.info.Strategy, s.scrub(err))
+	}
+	afterSet := s.state(name + ": after Set")
+
+	_, err = s.h.Rotator.Set(s.ctx, set)
+	s.noError(name+": second Set", err)
+	s.sameState(name+": second Set", afterSet)
+	if err := s.h.CanLogin(s.ctx, pending); err != nil {
+		t.Fatalf("%s: after the second Set: want the pending secret to log in, got %v", name, s.scrub(err))
+	}
+
+	_, err = s.h.Rotator.Test(s.ctx, test)
+	s.noError(name+": Test after Set", err)
+	s.sameState(name+": Test after Set", afterSet)
+	return pending
+}
+
+func (s *suite) newPassword() string {
+	s.t.Helper()
+	var pw string
+	var err error
+	if s.h.NewPassword != nil {
+		pw, err = s.h.NewPassword()
+	} else {
+		length := 32
+		if m := s.info.MaxPasswordLength; m > 0 && m < length {
+			length = m
+		}
+		pw, err = password.Generate(password.Spec{Length: length, Allowed: s.info.PasswordChars, RequireEachClass: true})
+	}
+	if err != nil {
+		s.t.Fatalf("rotatortest: new password: %v", err)
+	}
+	s.passwords = append(s.passwords, pw)
+	return pw
+}
+
+func (s *suite) state(what string) []byte {
+	s.t.Helper()
+	if s.h.State == nil {
+		return nil
+	}
+	st, err := s.h.State(s.ctx)
+	if err != nil {
+		s.t.Fatalf("%s: harness State: %v", what, err)
+	}
+	return st
+}
+
+func (s *suite) sameState(what string, want []byte) {
+	s.t.Helper()
+	if s.h.State == nil {
+		return
+	}
+	if got := s.state(what); !bytes.Equal(got, want) {
+		s.t.Errorf("%s: want the target unchanged, got\n--- before\n%s\n--- after\n%s", what, want, got)
+	}
+}
+
+func (s *suite) noError(what string, err error) {
+	s.t.Helper()
+	if err != nil {
+		s.t.Fatalf("%s: want no error, got %v", what, s.scrub(err))
+	}
+}
+
+// checkError fails when an error's text holds a password.
+func (s *suite) checkError(what string, err error) {
+	s.t.Helper()
+	msg := err.Error()
+	for _, pw := range s.passwords {
+		if strings.Contains(msg, pw) {
+			s.t.Errorf("%s: want an error without the password, got one with it", what)
+		}
+	}
+}
+
+// scrub keeps a password out of the test log even when a rotator leaks it.
+func (s *suite) scrub(err error) string {
+	msg := err.Error()
+	for _, pw := range s.passwords {
+		if strings.Contains(msg, pw) {
+			s.t.Errorf("want an error without the password, got one with it")
+			msg = strings.ReplaceAll(msg, pw, "[PASSWORD]")
+		}
+	}
+	return msg
+}
