@@ -41,7 +41,9 @@ lint:
 
 ## demo: rotations against the in-memory store and a throwaway PostgreSQL
 demo:
-	go run ./cmd/rotor-demo
+	@mkdir -p $(DIST)
+	go build -o $(DIST)/rotor-demo ./cmd/rotor-demo
+	$(DIST)/rotor-demo $(DEMO_FLAGS)
 
 clean:
 	rm -rf $(DIST)

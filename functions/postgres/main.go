@@ -33,7 +33,7 @@ func main() {
 		logger.Error("configuration", "error", err)
 		os.Exit(1)
 	}
-	lambda.StartHandlerFunc(engine.HandleRotationEvent)
+	lambda.Start(engine.HandleRotationEvent)
 }
 
 func wire(ctx context.Context, logger *slog.Logger) (*lifecycle.Engine, error) {

@@ -76,7 +76,7 @@ type fixture struct {
 	config lifecycle.Config
 }
 
-func newFixture(t *testing.T, tweak func(*fixture)) *fixture {
+func newFixture(t testing.TB, tweak func(*fixture)) *fixture {
 	t.Helper()
 	f := &fixture{
 		store:  memstore.New(),
@@ -104,7 +104,7 @@ func newFixture(t *testing.T, tweak func(*fixture)) *fixture {
 }
 
 // start begins a rotation as RotateSecret does and returns its token.
-func (f *fixture) start(t *testing.T) string {
+func (f *fixture) start(t testing.TB) string {
 	t.Helper()
 	token, err := f.store.StartRotation(f.ctx, f.arn, uuid.NewString())
 	if err != nil {

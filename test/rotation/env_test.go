@@ -371,4 +371,3 @@ func has(stages []string, s string) bool {
 	}
 	return false
 }
-
