@@ -9,14 +9,17 @@ FUZZTIME   ?= 10s
 # Optional PEM bundle (e.g. AWS's RDS global-bundle.pem) shipped in every zip.
 RDS_CA_BUNDLE ?=
 
-.PHONY: all build test bench lint demo fuzz clean $(FUNCTIONS:%=$(DIST)/%.zip)
+ZIPS       := $(FUNCTIONS:%=$(DIST)/%.zip)
+
+.PHONY: all build test bench lint demo clean $(ZIPS)
 
 all: lint build test
 
 ## build: every function under functions/ -> dist/<name>/bootstrap and dist/<name>.zip (provided.al2023)
-build: $(FUNCTIONS:%=$(DIST)/%.zip)
+build: $(ZIPS)
 
-$(DIST)/%.zip:
+# Always rebuilt (phony): go build is incremental, and GOARCH may change.
+$(ZIPS): $(DIST)/%.zip:
 	@mkdir -p $(DIST)/$*
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build $(GOFLAGS_LAMBDA) -o $(DIST)/$*/bootstrap ./functions/$*
 	@if [ -n "$(RDS_CA_BUNDLE)" ]; then cp "$(RDS_CA_BUNDLE)" $(DIST)/$*/rds-ca-bundle.pem; fi
