@@ -181,8 +181,7 @@ func (r *Rotator) pendingUsername(current string) string {
 
 // Create derives the pending secret. It reads the master secret (alternating
 // users) but touches no database.
-func (r *Rotator) Create(ctx context.Context, req rotators.CreateRequest) (_ rotators.CreateResponse, err error) {
-	defer func() { err = redact(err, req.Password) }()
+func (r *Rotator) Create(ctx context.Context, req rotators.CreateRequest) (rotators.CreateResponse, error) {
 	if req.Password == "" || strings.ContainsRune(req.Password, 0) {
 		return rotators.CreateResponse{}, errors.New("postgres: create: the new password is empty or holds a NUL character")
 	}
@@ -261,9 +260,8 @@ func (r *Rotator) pair(current, pending []byte) (cur, pen dbsecret.Secret, err e
 }
 
 // Set makes the pending password valid.
-func (r *Rotator) Set(ctx context.Context, req rotators.SetRequest) (_ rotators.SetResponse, err error) {
+func (r *Rotator) Set(ctx context.Context, req rotators.SetRequest) (rotators.SetResponse, error) {
 	cur, pen, err := r.pair(req.Current, req.Pending)
-	defer func() { err = redact(err, cur.Password, pen.Password) }()
 	if err != nil {
 		return rotators.SetResponse{}, err
 	}
@@ -368,10 +366,9 @@ func (r *Rotator) setAlternating(ctx context.Context, cur, pen dbsecret.Secret, 
 
 // Test logs in as the pending user and, with alternating users, checks that
 // it has the role memberships of the current user.
-func (r *Rotator) Test(ctx context.Context, req rotators.TestRequest) (_ rotators.TestResponse, err error) {
+func (r *Rotator) Test(ctx context.Context, req rotators.TestRequest) (rotators.TestResponse, error) {
 	const step = "test"
 	cur, pen, err := r.pair(req.Current, req.Pending)
-	defer func() { err = redact(err, cur.Password, pen.Password) }()
 	if err != nil {
 		return rotators.TestResponse{}, err
 	}
@@ -542,37 +539,4 @@ func checkVerifier(v string) error {
 		return errors.New("postgres: the SCRAM verifier has an unexpected shape")
 	}
 	return nil
-}
-
-// redactedError hides secret values that reached an error's text; it still
-// unwraps, so errors.Is and errors.As work.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
-
-// minRedactLength keeps a very short password from blanking out every
-// error message; such a password is no secret anyway.
-const minRedactLength = 4
-
-// redact replaces the given secret values in err's text.
-func redact(err error, secrets ...string) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	changed := false
-	for _, s := range secrets {
-		if len(s) >= minRedactLength && strings.Contains(msg, s) {
-			msg = strings.ReplaceAll(msg, s, "[REDACTED]")
-			changed = true
-		}
-	}
-	if !changed {
-		return err
-	}
-	return &redactedError{msg: msg, err: err}
 }

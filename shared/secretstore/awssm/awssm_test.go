@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/google/uuid"
 
+	"github.com/rotorhq/rotor/shared/lifecycle"
 	"github.com/rotorhq/rotor/shared/secretstore"
 	"github.com/rotorhq/rotor/shared/secretstore/awssm"
 	"github.com/rotorhq/rotor/shared/secretstore/memstore"
@@ -26,15 +27,8 @@ import (
 	"github.com/rotorhq/rotor/test/motoserver"
 )
 
-// The engine's view of a store, as shared/lifecycle declares it.
-var _ interface {
-	Describe(ctx context.Context, secretID string) (secretstore.Description, error)
-	Value(ctx context.Context, secretID, versionID string) ([]byte, error)
-	CurrentValue(ctx context.Context, secretID string) ([]byte, error)
-	PutPending(ctx context.Context, p secretstore.PendingValue) error
-	MoveStage(ctx context.Context, m secretstore.StageMove) error
-	RandomPassword(ctx context.Context, spec secretstore.PasswordSpec) (string, error)
-} = (*awssm.Store)(nil)
+// The engine's view of a store.
+var _ lifecycle.Store = (*awssm.Store)(nil)
 
 // moto is the package's moto_server.
 var moto *motoserver.Server

@@ -11,21 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rotorhq/rotor/shared/lifecycle"
 	"github.com/rotorhq/rotor/shared/password"
 	"github.com/rotorhq/rotor/shared/secretstore"
 	"github.com/rotorhq/rotor/shared/secretstore/memstore"
 	"github.com/rotorhq/rotor/shared/secretstore/storetest"
 )
 
-// The engine's view of a store, as shared/lifecycle declares it.
-var _ interface {
-	Describe(ctx context.Context, secretID string) (secretstore.Description, error)
-	Value(ctx context.Context, secretID, versionID string) ([]byte, error)
-	CurrentValue(ctx context.Context, secretID string) ([]byte, error)
-	PutPending(ctx context.Context, p secretstore.PendingValue) error
-	MoveStage(ctx context.Context, m secretstore.StageMove) error
-	RandomPassword(ctx context.Context, spec secretstore.PasswordSpec) (string, error)
-} = (*memstore.Store)(nil)
+// The engine's view of a store.
+var _ lifecycle.Store = (*memstore.Store)(nil)
 
 const name = "app/db"
 

@@ -11,20 +11,12 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/google/uuid"
 
-	"github.com/rotorhq/rotor/shared/secretstore"
+	"github.com/rotorhq/rotor/shared/lifecycle"
 	"github.com/rotorhq/rotor/shared/secretstore/memstore"
 )
 
-// Store is the engine's view of a secret store, as shared/lifecycle
-// declares it.
-type Store interface {
-	Describe(ctx context.Context, secretID string) (secretstore.Description, error)
-	Value(ctx context.Context, secretID, versionID string) ([]byte, error)
-	CurrentValue(ctx context.Context, secretID string) ([]byte, error)
-	PutPending(ctx context.Context, p secretstore.PendingValue) error
-	MoveStage(ctx context.Context, m secretstore.StageMove) error
-	RandomPassword(ctx context.Context, spec secretstore.PasswordSpec) (string, error)
-}
+// Store is the engine's view of a secret store.
+type Store = lifecycle.Store
 
 // Admin makes the Secrets Manager calls a scenario needs beyond [Store], in
 // plain types. Errors must keep the service's exception in the chain (a
