@@ -2,6 +2,7 @@ package secretstore
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 )
 
@@ -16,10 +17,12 @@ const (
 var (
 	// ErrNotFound: the secret does not exist (or is scheduled for deletion).
 	ErrNotFound = errors.New("secret not found")
-	// ErrVersionNotFound: the secret exists but the version does not, or
-	// has no value yet (a rotation has started but createSecret has not
-	// stored one).
-	ErrVersionNotFound = errors.New("secret version not found")
+	// ErrVersionNotFound: the version does not exist, or has no value yet
+	// (a rotation has started but createSecret has not stored one). It
+	// matches ErrNotFound too: Secrets Manager answers a read by version id
+	// the same for a missing version and a missing secret, and telling
+	// them apart would cost another call.
+	ErrVersionNotFound = fmt.Errorf("%w: secret version not found", ErrNotFound)
 	// ErrVersionExists: a version with this id already holds another value.
 	ErrVersionExists = errors.New("secret version exists with another value")
 	// ErrInvalidRequest: the store refused the request as it stands (a

@@ -87,22 +87,26 @@ func (s *Store) Describe(ctx context.Context, secretID string) (secretstore.Desc
 
 // Value returns the value of the version (GetSecretValue by VersionId):
 // SecretString, or SecretBinary when the secret is binary. A version that
-// does not exist or has no value yet is [secretstore.ErrVersionNotFound]; a
-// secret that does not exist is [secretstore.ErrNotFound].
+// does not exist or has no value yet is [secretstore.ErrVersionNotFound], and
+// so is a secret that does not exist: the service answers both with
+// ResourceNotFoundException, and the engine has described the secret already.
 func (s *Store) Value(ctx context.Context, secretID, versionID string) ([]byte, error) {
 	if versionID == "" {
 		return nil, fmt.Errorf("awssm: get secret value %s: %w: empty version id", secretID, secretstore.ErrInvalidRequest)
 	}
-	return s.get(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID), VersionId: aws.String(versionID)}, "version "+versionID)
+	return s.get(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID), VersionId: aws.String(versionID)},
+		"version "+versionID, secretstore.ErrVersionNotFound)
 }
 
 // CurrentValue returns the AWSCURRENT value; [secretstore.ErrNotFound] when
 // the secret does not exist.
 func (s *Store) CurrentValue(ctx context.Context, secretID string) ([]byte, error) {
-	return s.get(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID), VersionStage: aws.String(secretstore.Current)}, secretstore.Current)
+	return s.get(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID), VersionStage: aws.String(secretstore.Current)},
+		secretstore.Current, secretstore.ErrNotFound)
 }
 
-func (s *Store) get(ctx context.Context, in *secretsmanager.GetSecretValueInput, what string) ([]byte, error) {
+// get reads a value; notFound is the sentinel for ResourceNotFoundException.
+func (s *Store) get(ctx context.Context, in *secretsmanager.GetSecretValueInput, what string, notFound error) ([]byte, error) {
 	secretID := aws.ToString(in.SecretId)
 	out, err := s.api.GetSecretValue(ctx, in)
 	if err == nil {
@@ -112,17 +116,10 @@ func (s *Store) get(ctx context.Context, in *secretsmanager.GetSecretValueInput,
 		return out.SecretBinary, nil
 	}
 	var nf *types.ResourceNotFoundException
-	if !errors.As(err, &nf) {
-		return nil, wrap(err, "get secret value %s %s", secretID, what)
+	if errors.As(err, &nf) {
+		return nil, fmt.Errorf("awssm: get secret value %s %s: %w: %w", secretID, what, notFound, err)
 	}
-	// GetSecretValue says ResourceNotFoundException both for a secret and
-	// for a version it cannot find; only the message differs. Ask
-	// DescribeSecret which one it is rather than parse messages.
-	_, derr := s.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: in.SecretId})
-	if errors.As(derr, &nf) {
-		return nil, fmt.Errorf("awssm: get secret value %s %s: %w: %w", secretID, what, secretstore.ErrNotFound, err)
-	}
-	return nil, fmt.Errorf("awssm: get secret value %s %s: %w: %w", secretID, what, secretstore.ErrVersionNotFound, err)
+	return nil, wrap(err, "get secret value %s %s", secretID, what)
 }
 
 // PutPending stores the value as version p.VersionID with AWSPENDING

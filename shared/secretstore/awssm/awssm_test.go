@@ -440,31 +440,27 @@ func TestErrorMapping(t *testing.T) {
 	}
 }
 
-func TestValueNotFoundIsAskedOfDescribe(t *testing.T) {
-	tests := []struct {
-		name     string
-		describe error
-		want     error
-	}{
-		{"the secret is missing", &types.ResourceNotFoundException{}, secretstore.ErrNotFound},
-		{"the version is missing", nil, secretstore.ErrVersionNotFound},
+// TestValueNotFoundMakesNoOtherCall: a read by version id that the service
+// cannot answer is ErrVersionNotFound at once, so that createSecret makes
+// one DescribeSecret per invocation, as the engine promises.
+func TestValueNotFoundMakesNoOtherCall(t *testing.T) {
+	s := awssm.New(fakeAPI{
+		get: func() (*secretsmanager.GetSecretValueOutput, error) {
+			return nil, &types.ResourceNotFoundException{Message: aws.String("Secrets Manager can't find the specified secret value for VersionId: v")}
+		},
+		describe: func() (*secretsmanager.DescribeSecretOutput, error) {
+			t.Fatalf("want no DescribeSecret call, got one")
+			return nil, nil
+		},
+	})
+	_, err := s.Value(t.Context(), "x", "v")
+	var nf *types.ResourceNotFoundException
+	if !errors.Is(err, secretstore.ErrVersionNotFound) || !errors.As(err, &nf) {
+		t.Fatalf("want an error matching %q wrapping ResourceNotFoundException, got %v", secretstore.ErrVersionNotFound, err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := awssm.New(fakeAPI{
-				get: func() (*secretsmanager.GetSecretValueOutput, error) {
-					return nil, &types.ResourceNotFoundException{Message: aws.String("Secrets Manager can't find the specified secret value for VersionId: v")}
-				},
-				describe: func() (*secretsmanager.DescribeSecretOutput, error) {
-					return &secretsmanager.DescribeSecretOutput{}, tt.describe
-				},
-			})
-			_, err := s.Value(t.Context(), "x", "v")
-			var nf *types.ResourceNotFoundException
-			if !errors.Is(err, tt.want) || !errors.As(err, &nf) {
-				t.Fatalf("want an error matching %q wrapping ResourceNotFoundException, got %v", tt.want, err)
-			}
-		})
+	_, err = s.CurrentValue(t.Context(), "x")
+	if !errors.Is(err, secretstore.ErrNotFound) || errors.Is(err, secretstore.ErrVersionNotFound) {
+		t.Fatalf("want CurrentValue of a missing secret to be ErrNotFound only, got %v", err)
 	}
 }
 

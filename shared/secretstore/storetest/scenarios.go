@@ -75,7 +75,7 @@ func Scenarios() []Scenario {
 			Name: "first value of a secret created without one gets AWSCURRENT",
 			Steps: []Step{
 				createEmpty(),
-				{Name: "no current value", Do: func(e *Env) (any, error) { return nil, discard(e.Target.Store.CurrentValue(e.Ctx, e.Secret)) }, WantCode: notFound, WantErr: secretstore.ErrVersionNotFound},
+				{Name: "no current value", Do: func(e *Env) (any, error) { return nil, discard(e.Target.Store.CurrentValue(e.Ctx, e.Secret)) }, WantCode: notFound, WantErr: secretstore.ErrNotFound},
 				put("v1", "one", pend),
 				stages(map[string][]string{"v1": {cur, pend}}),
 				currentValue("one"),
