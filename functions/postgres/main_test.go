@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rotorhq/rotor/rotators/postgres"
+)
+
+// TestWire checks the function's configuration: each bad variable fails the
+// start with an error naming it; a good environment wires the engine.
+func TestWire(t *testing.T) {
+	notPEM := filepath.Join(t.TempDir(), "bundle.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := map[string]string{
+		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"SECRETS_MANAGER_ENDPOINT": "http://127.0.0.1:1",
+	}
+	cases := []struct {
+		name     string
+		env      map[string]string
+		wantErr  string
+		strategy postgres.Strategy
+	}{
+		{"defaults", nil, "", postgres.AlternatingUsers},
+		{"single user", map[string]string{"ROTATION_STRATEGY": "single-user"}, "", postgres.SingleUser},
+		{"unknown strategy", map[string]string{"ROTATION_STRATEGY": "round-robin"}, "ROTATION_STRATEGY", ""},
+		{"bad length", map[string]string{"PASSWORD_LENGTH": "many"}, "PASSWORD_LENGTH", ""},
+		{"bad source", map[string]string{"PASSWORD_SOURCE": "dice"}, "PASSWORD_SOURCE", ""},
+		{"missing CA bundle", map[string]string{"ROTOR_CA_BUNDLE": "/nonexistent/bundle.pem"}, "ROTOR_CA_BUNDLE", ""},
+		{"CA bundle without a certificate", map[string]string{"ROTOR_CA_BUNDLE": notPEM}, "ROTOR_CA_BUNDLE", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for k, v := range base {
+				t.Setenv(k, v)
+			}
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			engine, err := wire(context.Background(), slog.New(slog.DiscardHandler))
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("want an error naming %s, got %v", c.wantErr, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("want no error, got %v", err)
+			}
+			if got := engine.Info(); got.Type != postgres.Type || got.Strategy != string(c.strategy) {
+				t.Errorf("want %s/%s, got %s/%s", postgres.Type, c.strategy, got.Type, got.Strategy)
+			}
+		})
+	}
+}
