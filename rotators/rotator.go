@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 )
 
 // Rotator changes one type of credential in its target system.
@@ -73,6 +74,9 @@ type CreateRequest struct {
 	Password string
 	// Secrets reads other secrets (the master secret).
 	Secrets SecretReader
+	// Log is the engine's log for this step: it carries the step's context
+	// and masks every secret value the engine has seen. Never nil.
+	Log *slog.Logger
 }
 
 // CreateResponse carries the pending secret.
@@ -87,6 +91,7 @@ type SetRequest struct {
 	Current  []byte
 	Pending  []byte
 	Secrets  SecretReader
+	Log      *slog.Logger // as in [CreateRequest]
 }
 
 // SetResponse is empty; it exists so that fields can be added.
@@ -98,6 +103,7 @@ type TestRequest struct {
 	Current  []byte
 	Pending  []byte
 	Secrets  SecretReader
+	Log      *slog.Logger // as in [CreateRequest]
 }
 
 // TestResponse is empty; it exists so that fields can be added.

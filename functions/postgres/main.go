@@ -42,7 +42,7 @@ func wire(ctx context.Context, logger *slog.Logger) (*lifecycle.Engine, error) {
 		return nil, err
 	}
 	strategy := postgres.Strategy(function.Getenv("ROTATION_STRATEGY", string(postgres.AlternatingUsers)))
-	rotator, err := postgres.New(postgres.Options{Strategy: strategy, RootCAs: env.RootCAs, Logger: logger})
+	rotator, err := postgres.New(postgres.Options{Strategy: strategy, RootCAs: env.RootCAs})
 	if err != nil {
 		return nil, fmt.Errorf("ROTATION_STRATEGY: %w", err)
 	}

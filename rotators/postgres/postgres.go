@@ -95,9 +95,6 @@ type Options struct {
 	// Tracer, if set, is set on every connection (pgx also uses it as a
 	// pgx.ConnectTracer when it is one).
 	Tracer pgx.QueryTracer
-	// Logger receives one line per change; nil means no logging. Lines
-	// never hold a password.
-	Logger *slog.Logger
 }
 
 // Rotator rotates PostgreSQL passwords. It is safe for concurrent use.
@@ -106,7 +103,6 @@ type Rotator struct {
 	roots    *x509.CertPool
 	timeout  time.Duration
 	tracer   pgx.QueryTracer
-	log      *slog.Logger
 }
 
 var _ rotators.Rotator = (*Rotator)(nil)
@@ -118,7 +114,6 @@ func New(opts Options) (*Rotator, error) {
 		roots:    opts.RootCAs,
 		timeout:  opts.ConnectTimeout,
 		tracer:   opts.Tracer,
-		log:      opts.Logger,
 	}
 	switch r.strategy {
 	case "":
@@ -129,9 +124,6 @@ func New(opts Options) (*Rotator, error) {
 	}
 	if r.timeout <= 0 {
 		r.timeout = defaultConnectTimeout
-	}
-	if r.log == nil {
-		r.log = slog.New(slog.DiscardHandler)
 	}
 	return r, nil
 }
@@ -266,15 +258,15 @@ func (r *Rotator) Set(ctx context.Context, req rotators.SetRequest) (rotators.Se
 		return rotators.SetResponse{}, err
 	}
 	if r.strategy == SingleUser {
-		return rotators.SetResponse{}, r.setSingle(ctx, cur, pen)
+		return rotators.SetResponse{}, r.setSingle(ctx, logger(req.Log), cur, pen)
 	}
-	return rotators.SetResponse{}, r.setAlternating(ctx, cur, pen, req.Secrets)
+	return rotators.SetResponse{}, r.setAlternating(ctx, logger(req.Log), cur, pen, req.Secrets)
 }
 
-func (r *Rotator) setSingle(ctx context.Context, cur, pen dbsecret.Secret) error {
+func (r *Rotator) setSingle(ctx context.Context, log *slog.Logger, cur, pen dbsecret.Secret) error {
 	const step = "set"
 	if err := r.ping(ctx, step, rolePending, pen, pen.Username, pen.Password); err == nil {
-		r.log.InfoContext(ctx, "pending password already set", "step", step, "host", cur.Host)
+		log.InfoContext(ctx, "pending password already set", "step", step, "host", cur.Host)
 		return nil
 	}
 	verifier, err := scramVerifier(pen.Password)
@@ -289,11 +281,11 @@ func (r *Rotator) setSingle(ctx context.Context, cur, pen dbsecret.Secret) error
 	if _, err := conn.Exec(ctx, fmt.Sprintf(sqlAlterOwnPassword, verifier)); err != nil {
 		return fmt.Errorf("postgres: %s: change the password of the current user on %s: %w", step, cur.Host, err)
 	}
-	r.log.InfoContext(ctx, "password changed", "step", step, "host", cur.Host, "user", rolePending)
+	log.InfoContext(ctx, "password changed", "step", step, "host", cur.Host, "user", rolePending)
 	return nil
 }
 
-func (r *Rotator) setAlternating(ctx context.Context, cur, pen dbsecret.Secret, secrets rotators.SecretReader) error {
+func (r *Rotator) setAlternating(ctx context.Context, log *slog.Logger, cur, pen dbsecret.Secret, secrets rotators.SecretReader) error {
 	const step = "set"
 	m, err := r.master(ctx, step, cur, secrets)
 	if err != nil {
@@ -358,7 +350,7 @@ func (r *Rotator) setAlternating(ctx context.Context, cur, pen dbsecret.Secret, 
 	if err := tx.Commit(ctx); err != nil {
 		return r.sqlError(step, "commit", cur.Host, err)
 	}
-	r.log.InfoContext(ctx, "pending user set", "step", step, "host", cur.Host,
+	log.InfoContext(ctx, "pending user set", "step", step, "host", cur.Host,
 		"created", !exists, "password_changed", !exists || !pendingWorks,
 		"granted", len(grant), "revoked", len(revoke))
 	return nil
@@ -390,6 +382,15 @@ func (r *Rotator) Test(ctx context.Context, req rotators.TestRequest) (rotators.
 		}
 	}
 	return rotators.TestResponse{}, nil
+}
+
+// logger returns the engine's log, or one that discards when a caller
+// (a test) gave none.
+func logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
 }
 
 // querier is what catalog queries need of a connection or transaction.

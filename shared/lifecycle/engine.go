@@ -198,7 +198,7 @@ func (inv *invocation) create(ctx context.Context) (string, error) {
 		return inv.fail("generate password", err)
 	}
 	resp, err := inv.rotator.Create(ctx, rotators.CreateRequest{
-		SecretID: inv.req.SecretID, Current: current, Password: pw, Secrets: inv.reader(),
+		SecretID: inv.req.SecretID, Current: current, Password: pw, Secrets: inv.reader(), Log: inv.log,
 	})
 	if err != nil {
 		return inv.fail("rotator create", err)
@@ -237,7 +237,7 @@ func (inv *invocation) set(ctx context.Context) (string, error) {
 		return inv.fail(phase, err)
 	}
 	_, err = inv.rotator.Set(ctx, rotators.SetRequest{
-		SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: inv.reader(),
+		SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: inv.reader(), Log: inv.log,
 	})
 	if err != nil {
 		return inv.fail("rotator set", err)
@@ -251,7 +251,7 @@ func (inv *invocation) test(ctx context.Context) (string, error) {
 		return inv.fail(phase, err)
 	}
 	_, err = inv.rotator.Test(ctx, rotators.TestRequest{
-		SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: inv.reader(),
+		SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: inv.reader(), Log: inv.log,
 	})
 	if err != nil {
 		return inv.fail("rotator test", err)

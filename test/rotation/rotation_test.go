@@ -45,6 +45,9 @@ func TestAlternatingUsersRotations(t *testing.T) {
 			t.Errorf("rotation %d: want equal memberships, got %v and %v", i, got, want)
 		}
 	}
+	if !strings.Contains(e.logs.String(), `"msg":"pending user set"`) {
+		t.Errorf("want the rotator's lines in the engine's log, got:\n%s", e.logs.String())
+	}
 	if got, want := e.mustCredential(secretstore.Current).User, e.user; got != want {
 		t.Errorf("want the base user back after an even number of rotations: want %s, got %s", want, got)
 	}
