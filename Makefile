@@ -11,7 +11,7 @@ RDS_CA_BUNDLE ?=
 
 ZIPS       := $(FUNCTIONS:%=$(DIST)/%.zip)
 
-.PHONY: all build test bench lint demo clean $(ZIPS)
+.PHONY: all build test bench lint demo deps clean $(ZIPS)
 
 all: lint build test
 
@@ -27,14 +27,23 @@ $(ZIPS): $(DIST)/%.zip:
 	go run ./cmd/lambdazip -o $@ $(DIST)/$*
 	@echo "built $@ ($(GOARCH))"
 
+## deps: what the tests and the demo need beyond Go modules: PostgreSQL's
+## server binaries (installed from Debian's packages when missing) and moto_server
+deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "installing PostgreSQL server binaries (Debian package postgresql)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+	@command -v moto_server >/dev/null 2>&1 || [ -x /root/.pyenv/shims/moto_server ] || { \
+		echo "moto_server is missing: install moto with its server (pip install 'moto[server]')"; exit 1; }
+
 ## test: unit, integration (throwaway PostgreSQL, moto_server) and a short fuzz run
-test:
+test: deps
 	go vet ./...
 	go test -count=1 -timeout 30m ./...
 	go test -count=1 -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./rotators/dbsecret
 
-## bench: Secrets Manager calls per rotation, time of a full rotation
-bench:
+## bench: deps Secrets Manager calls per rotation, time of a full rotation
+bench: deps
 	go test -count=1 -run '^$$' -bench . -benchmem -timeout 30m ./...
 
 ## lint: gofmt and go vet
@@ -43,7 +52,7 @@ lint:
 	go vet ./...
 
 ## demo: rotations against the in-memory store and a throwaway PostgreSQL
-demo:
+demo: deps
 	@mkdir -p $(DIST)
 	go build -o $(DIST)/rotor-demo ./cmd/rotor-demo
 	$(DIST)/rotor-demo $(DEMO_FLAGS)
