@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -41,13 +42,15 @@ const CloneSuffix = "_clone"
 
 const (
 	// maxNameLength is NAMEDATALEN-1: PostgreSQL truncates longer names.
-	maxNameLength         = 63
-	defaultPort           = 5432
-	defaultDBName         = "postgres"
-	defaultConnectTimeout = 5 * time.Second
-	scramIterations       = 4096
-	scramSaltLength       = 16
-	applicationName       = "rotor"
+	maxNameLength           = 63
+	defaultPort             = 5432
+	defaultDBName           = "postgres"
+	defaultConnectTimeout   = 5 * time.Second
+	scramIterations         = 4096
+	scramSaltLength         = 16
+	applicationName         = "rotor"
+	defaultLockTimeout      = 5 * time.Second
+	defaultStatementTimeout = 15 * time.Second
 )
 
 // SQL. Identifiers go in through [ident], verifiers through [checkVerifier];
@@ -92,6 +95,12 @@ type Options struct {
 	RootCAs *x509.CertPool
 	// ConnectTimeout bounds each connection attempt; default 5s.
 	ConnectTimeout time.Duration
+	// LockTimeout and StatementTimeout bound the waits of each statement
+	// (ALTER ROLE and GRANT lock the role catalogs), so that a busy server
+	// fails the step, which Secrets Manager retries, instead of holding the
+	// function until Lambda kills it; defaults 5s and 15s.
+	LockTimeout      time.Duration
+	StatementTimeout time.Duration
 	// Tracer, if set, is set on every connection (pgx also uses it as a
 	// pgx.ConnectTracer when it is one).
 	Tracer pgx.QueryTracer
@@ -102,6 +111,7 @@ type Rotator struct {
 	strategy Strategy
 	roots    *x509.CertPool
 	timeout  time.Duration
+	params   map[string]string // session settings of every connection
 	tracer   pgx.QueryTracer
 }
 
@@ -124,6 +134,17 @@ func New(opts Options) (*Rotator, error) {
 	}
 	if r.timeout <= 0 {
 		r.timeout = defaultConnectTimeout
+	}
+	ms := func(d, def time.Duration) string {
+		if d <= 0 {
+			d = def
+		}
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	r.params = map[string]string{
+		"application_name":  applicationName,
+		"lock_timeout":      ms(opts.LockTimeout, defaultLockTimeout),
+		"statement_timeout": ms(opts.StatementTimeout, defaultStatementTimeout),
 	}
 	return r, nil
 }
@@ -460,7 +481,7 @@ func (r *Rotator) connConfig(s dbsecret.Secret, user, password string) (*pgx.Con
 	cfg.User = user
 	cfg.Password = password
 	cfg.ConnectTimeout = r.timeout
-	cfg.RuntimeParams = map[string]string{"application_name": applicationName}
+	cfg.RuntimeParams = maps.Clone(r.params)
 	cfg.ValidateConnect = nil
 	cfg.AfterConnect = nil
 	cfg.SSLNegotiation = ""
