@@ -35,6 +35,8 @@ type Request struct {
 	Step  Step
 	// RotationToken is passed on to PutSecretValue when present.
 	RotationToken string
+	// InvocationID identifies the invocation in logs (Lambda's request id).
+	InvocationID string
 }
 
 // Engine runs rotation steps for one credential type.
@@ -76,6 +78,9 @@ func (e *Engine) Run(ctx context.Context, req Request) error {
 	log := slog.New(redact.NewHandler(e.logger.Handler(), scrub)).With(
 		"secret_id", req.SecretID, "step", string(req.Step), "version", req.Token,
 		"type", e.info.Type, "strategy", e.info.Strategy)
+	if req.InvocationID != "" {
+		log = log.With("request_id", req.InvocationID)
+	}
 	inv := &invocation{Engine: e, req: req, scrub: scrub, log: log}
 
 	outcome, err := inv.run(ctx)

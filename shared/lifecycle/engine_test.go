@@ -95,12 +95,15 @@ func newFixture(t testing.TB, tweak func(*fixture)) *fixture {
 		t.Fatal(err)
 	}
 	f.arn, f.first = out.ARN, out.VersionID
-	logger := slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f.eng, err = lifecycle.New(&faults.Store{Next: f.store, Inj: f.inj}, f.rot, f.config, logger)
+	f.eng, err = lifecycle.New(&faults.Store{Next: f.store, Inj: f.inj}, f.rot, f.config, loggerTo(f))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return f
+}
+
+func loggerTo(f *fixture) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // start begins a rotation as RotateSecret does and returns its token.
