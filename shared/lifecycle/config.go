@@ -43,16 +43,28 @@ func DefaultConfig() Config {
 	}
 }
 
-func (c Config) validate(info rotators.Info, allowed string) error {
+// check validates what needs no rotator.
+func (c Config) check() error {
 	switch {
 	case c.PasswordLength < 1 || c.PasswordLength > password.MaxLength:
 		return fmt.Errorf("PASSWORD_LENGTH: %d is not between 1 and %d", c.PasswordLength, password.MaxLength)
+	case c.PasswordSource != PasswordLocal && c.PasswordSource != PasswordFromStore:
+		return fmt.Errorf("PASSWORD_SOURCE: %q is not %q or %q", c.PasswordSource, PasswordLocal, PasswordFromStore)
+	}
+	return nil
+}
+
+// validate checks the configuration against what the rotator's target
+// accepts; allowed is the password characters left after the exclusions.
+func (c Config) validate(info rotators.Info, allowed string) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	switch {
 	case info.MaxPasswordLength > 0 && c.PasswordLength > info.MaxPasswordLength:
 		return fmt.Errorf("PASSWORD_LENGTH: %d is longer than %s accepts (%d)", c.PasswordLength, info.Type, info.MaxPasswordLength)
 	case allowed == "":
 		return fmt.Errorf("EXCLUDE_CHARACTERS: excludes every character %s accepts", info.Type)
-	case c.PasswordSource != PasswordLocal && c.PasswordSource != PasswordFromStore:
-		return fmt.Errorf("PASSWORD_SOURCE: %q is not %q or %q", c.PasswordSource, PasswordLocal, PasswordFromStore)
 	}
 	return nil
 }
@@ -83,5 +95,5 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 	if v, ok := lookup("PASSWORD_SOURCE"); ok && v != "" {
 		c.PasswordSource = PasswordSource(v)
 	}
-	return c, c.validate(rotators.Info{}, "-")
+	return c, c.check()
 }
