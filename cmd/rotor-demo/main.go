@@ -109,7 +109,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	time.Sleep(min(o.interval, time.Second))
 	cancelWork()
 	stats := load.wait()
-	return summary(out, results, stats, setup, server)
+	return summary(out, results, stats, setup, server, postgres.Strategy(o.strategy))
 }
 
 const masterUser = "rotor_master"
@@ -229,7 +229,7 @@ func userOf(ctx context.Context, store *memstore.Store, arn, stage string) strin
 	return c.Username
 }
 
-func summary(out io.Writer, results []rotation, stats loadStats, s setup, server *pgserver.Server) error {
+func summary(out io.Writer, results []rotation, stats loadStats, s setup, server *pgserver.Server, strategy postgres.Strategy) error {
 	var ok int
 	var sum [4]time.Duration
 	for _, r := range results {
@@ -253,6 +253,9 @@ func summary(out io.Writer, results []rotation, stats loadStats, s setup, server
 	}
 	fmt.Fprintf(w, "  consumer queries\t%d ok, %d failed (%d reconnects with the credential AWSCURRENT held, %d refreshed after an authentication failure)\n",
 		stats.ok, stats.failed, stats.reconnects, stats.authRetries)
+	if strategy == postgres.SingleUser && stats.failed > 0 {
+		fmt.Fprintln(w, "  \tsingle user: between setSecret and finishSecret only the new password works and AWSCURRENT still holds the old one; alternating users have no such window")
+	}
 	fmt.Fprintf(w, "  server log\t%d of the %d generated passwords found in PostgreSQL's statement log (log_statement=all)\n", leaked, checked)
 	fmt.Fprintln(w, "\nwhere to look next")
 	fmt.Fprintln(w, "  make test\tthe rotation, crash-at-every-call, bad-input and redaction tests")
@@ -262,7 +265,8 @@ func summary(out io.Writer, results []rotation, stats loadStats, s setup, server
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	if stats.failed > 0 || ok < len(results) || leaked > 0 {
+	consumersFailed := stats.failed > 0 && strategy != postgres.SingleUser
+	if consumersFailed || ok < len(results) || leaked > 0 {
 		return errors.New("the demo saw failures (see the summary)")
 	}
 	return nil
