@@ -46,10 +46,13 @@ test: deps
 bench: deps
 	go test -count=1 -run '^$$' -bench . -benchmem -timeout 30m ./...
 
-## lint: gofmt and go vet
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+## lint: gofmt, go vet and staticcheck
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet ./...
+	go run $(STATICCHECK) ./...
 
 ## demo: rotations against the in-memory store and a throwaway PostgreSQL
 demo: deps

@@ -119,8 +119,6 @@ type envSpec struct {
 
 func withUser(u string) envOption { return func(s *envSpec) { s.user = u } }
 
-func withConfig(c lifecycle.Config) envOption { return func(s *envSpec) { s.config = c } }
-
 // newEnv creates a login role with app_readers and app_writers, its
 // secret (and the master secret) in a fresh store, and an engine whose
 // store and database calls go through one fault injector.
@@ -352,22 +350,4 @@ func (e *env) memberships(member string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func (e *env) stages() map[string][]string {
-	e.t.Helper()
-	d, err := e.store.Describe(e.ctx, e.arn)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return d.Versions
-}
-
-func has(stages []string, s string) bool {
-	for _, x := range stages {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
