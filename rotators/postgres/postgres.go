@@ -21,6 +21,7 @@ import (
 	"github.com/rotorhq/rotor/rotators"
 	"github.com/rotorhq/rotor/rotators/dbsecret"
 	"github.com/rotorhq/rotor/rotators/dbtls"
+	"github.com/rotorhq/rotor/shared/password"
 )
 
 // Type is the rotator's credential type.
@@ -151,13 +152,7 @@ func New(opts Options) (*Rotator, error) {
 
 // passwordChars is every printable ASCII character but the space:
 // PostgreSQL takes any character, and a space is easy to lose in a shell.
-var passwordChars = func() string {
-	var b strings.Builder
-	for c := byte('!'); c <= '~'; c++ {
-		b.WriteByte(c)
-	}
-	return b.String()
-}()
+const passwordChars = password.Printable
 
 // Info describes the rotator.
 func (r *Rotator) Info() rotators.Info {

@@ -46,6 +46,7 @@ type Engine struct {
 	info    rotators.Info
 	cfg     Config
 	allowed string // password characters: the rotator's, less the excluded
+	exclude string // for GetRandomPassword: every character not allowed
 	logger  *slog.Logger
 	now     func() time.Time
 }
@@ -65,7 +66,13 @@ func New(store Store, rotator rotators.Rotator, cfg Config, logger *slog.Logger)
 	if err := cfg.validate(info, allowed); err != nil {
 		return nil, err
 	}
-	return &Engine{store: store, rotator: rotator, info: info, cfg: cfg, allowed: allowed, logger: logger, now: time.Now}, nil
+	return &Engine{
+		store: store, rotator: rotator, info: info, cfg: cfg, logger: logger, now: time.Now,
+		allowed: allowed,
+		// Exclude everything the target does not take, not only what the
+		// configuration names.
+		exclude: password.Without(password.Printable+password.Space, allowed),
+	}, nil
 }
 
 // Info returns the rotator's description.
@@ -236,30 +243,32 @@ func (inv *invocation) pair(ctx context.Context) (current, pending []byte, phase
 	return current, pending, "", nil
 }
 
+// set and test hand the current and the pending value to the rotator.
 func (inv *invocation) set(ctx context.Context) (string, error) {
-	current, pending, phase, err := inv.pair(ctx)
-	if err != nil {
-		return inv.fail(phase, err)
-	}
-	_, err = inv.rotator.Set(ctx, rotators.SetRequest{
-		SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: inv.reader(), Log: inv.log,
+	return inv.withPair(ctx, "rotator set", func(current, pending []byte) error {
+		_, err := inv.rotator.Set(ctx, rotators.SetRequest{
+			SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: inv.reader(), Log: inv.log,
+		})
+		return err
 	})
-	if err != nil {
-		return inv.fail("rotator set", err)
-	}
-	return outcomeDone, nil
 }
 
 func (inv *invocation) test(ctx context.Context) (string, error) {
-	current, pending, phase, err := inv.pair(ctx)
-	if err != nil {
-		return inv.fail(phase, err)
-	}
-	_, err = inv.rotator.Test(ctx, rotators.TestRequest{
-		SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: inv.reader(), Log: inv.log,
+	return inv.withPair(ctx, "rotator test", func(current, pending []byte) error {
+		_, err := inv.rotator.Test(ctx, rotators.TestRequest{
+			SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: inv.reader(), Log: inv.log,
+		})
+		return err
 	})
+}
+
+func (inv *invocation) withPair(ctx context.Context, phase string, do func(current, pending []byte) error) (string, error) {
+	current, pending, readPhase, err := inv.pair(ctx)
 	if err != nil {
-		return inv.fail("rotator test", err)
+		return inv.fail(readPhase, err)
+	}
+	if err := do(current, pending); err != nil {
+		return inv.fail(phase, err)
 	}
 	return outcomeDone, nil
 }
@@ -287,10 +296,8 @@ func (inv *invocation) newPassword(ctx context.Context) (string, error) {
 	switch inv.cfg.PasswordSource {
 	case PasswordFromStore:
 		pw, err = inv.store.RandomPassword(ctx, secretstore.PasswordSpec{
-			Length: inv.cfg.PasswordLength,
-			// Exclude everything the target does not take, not only what
-			// the configuration names.
-			ExcludeCharacters:       password.Without(password.Printable+password.Space, inv.allowed),
+			Length:                  inv.cfg.PasswordLength,
+			ExcludeCharacters:       inv.exclude,
 			RequireEachIncludedType: inv.cfg.RequireEachIncludedType,
 		})
 	default:
