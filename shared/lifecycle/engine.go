@@ -225,7 +225,8 @@ func (inv *invocation) create(ctx context.Context) (string, error) {
 	return outcomeDone, nil
 }
 
-// pair reads the current and the pending value.
+// pair reads the current and the pending value. When only the pending read
+// fails, current is returned with the error.
 func (inv *invocation) pair(ctx context.Context) (current, pending []byte, phase string, err error) {
 	currentID, err := inv.currentVersion()
 	if err != nil {
@@ -238,37 +239,45 @@ func (inv *invocation) pair(ctx context.Context) (current, pending []byte, phase
 		if errors.Is(err, secretstore.ErrVersionNotFound) {
 			err = fmt.Errorf("%w: %w", ErrNoPendingValue, err)
 		}
-		return nil, nil, "read pending", err
+		return current, nil, "read pending", err
 	}
 	return current, pending, "", nil
 }
 
 // set and test hand the current and the pending value to the rotator.
 func (inv *invocation) set(ctx context.Context) (string, error) {
-	return inv.withPair(ctx, "rotator set", func(current, pending []byte) error {
-		_, err := inv.rotator.Set(ctx, rotators.SetRequest{
-			SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: inv.reader(), Log: inv.log,
-		})
-		return err
-	})
-}
-
-func (inv *invocation) test(ctx context.Context) (string, error) {
-	return inv.withPair(ctx, "rotator test", func(current, pending []byte) error {
-		_, err := inv.rotator.Test(ctx, rotators.TestRequest{
-			SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: inv.reader(), Log: inv.log,
-		})
-		return err
-	})
-}
-
-func (inv *invocation) withPair(ctx context.Context, phase string, do func(current, pending []byte) error) (string, error) {
-	current, pending, readPhase, err := inv.pair(ctx)
+	current, pending, phase, err := inv.pair(ctx)
 	if err != nil {
-		return inv.fail(readPhase, err)
-	}
-	if err := do(current, pending); err != nil {
 		return inv.fail(phase, err)
+	}
+	_, err = inv.rotator.Set(ctx, rotators.SetRequest{
+		SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: inv.reader(), Log: inv.log,
+	})
+	if err != nil {
+		return inv.fail("rotator set", err)
+	}
+	return outcomeDone, nil
+}
+
+// test runs the rotator's test of the pending value. A pending version with
+// no value is the configuration test of RotateSecret with
+// RotateImmediately=false: AWS attaches AWSPENDING to an empty version, runs
+// testSecret alone and removes the label. The current credential is tested
+// then, which shows that the function reaches the store and the target.
+func (inv *invocation) test(ctx context.Context) (string, error) {
+	current, pending, phase, err := inv.pair(ctx)
+	if errors.Is(err, ErrNoPendingValue) && current != nil {
+		inv.log.Info("pending version has no value: testing the current credential (rotation configuration test)")
+		pending, err = current, nil
+	}
+	if err != nil {
+		return inv.fail(phase, err)
+	}
+	_, err = inv.rotator.Test(ctx, rotators.TestRequest{
+		SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: inv.reader(), Log: inv.log,
+	})
+	if err != nil {
+		return inv.fail("rotator test", err)
 	}
 	return outcomeDone, nil
 }

@@ -65,6 +65,10 @@ type secret struct {
 	deletion time.Time
 	// versions in the order they were created.
 	versions []*version
+
+	kmsKeyID string
+	tags     []Tag // in the order they were first set
+	rotation Rotation
 }
 
 type version struct {
@@ -307,6 +311,9 @@ type CreateSecretInput struct {
 	// has no version until the first PutSecretValue.
 	SecretString *string
 	SecretBinary []byte
+	// KmsKeyID is recorded and reported; the store encrypts nothing.
+	KmsKeyID string
+	Tags     []Tag
 }
 
 // CreateSecretOutput is CreateSecret's response.
@@ -332,6 +339,10 @@ func (s *Store) CreateSecret(ctx context.Context, in CreateSecretInput) (CreateS
 	if err != nil {
 		return CreateSecretOutput{}, err
 	}
+	tags, err := mergeTags(nil, in.Tags)
+	if err != nil {
+		return CreateSecretOutput{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, err := s.lookup(in.Name); err == nil {
@@ -352,6 +363,8 @@ func (s *Store) CreateSecret(ctx context.Context, in CreateSecretInput) (CreateS
 		description: in.Description,
 		created:     now,
 		lastChanged: now,
+		kmsKeyID:    in.KmsKeyID,
+		tags:        tags,
 	}
 	out := CreateSecretOutput{ARN: sec.arn, Name: sec.name}
 	if hasValue {
@@ -425,7 +438,12 @@ func (s *Store) PutSecretValue(ctx context.Context, in PutSecretValueInput) (Put
 	if err != nil {
 		return PutSecretValueOutput{}, err
 	}
-	token := in.ClientRequestToken
+	return s.put(sec, in.ClientRequestToken, value, binary, in.VersionStages)
+}
+
+// put stores a value as the version token of sec, with PutSecretValue's
+// rules. The caller holds mu and has checked the token, value and stages.
+func (s *Store) put(sec *secret, token string, value []byte, binary bool, versionStages []string) (PutSecretValueOutput, error) {
 	if token == "" {
 		token = s.versionID()
 	}
@@ -444,7 +462,7 @@ func (s *Store) PutSecretValue(ctx context.Context, in PutSecretValueInput) (Put
 		v = &version{id: token, created: now, hasValue: true, binary: binary, value: value}
 		sec.versions = append(sec.versions, v)
 	}
-	stages := slices.Clone(in.VersionStages)
+	stages := slices.Clone(versionStages)
 	if len(stages) == 0 || first {
 		stages = append(stages, secretstore.Current)
 	}
@@ -619,6 +637,11 @@ type DescribeSecretOutput struct {
 	// including a version a rotation has started that has no value yet.
 	// Deprecated versions (no label) are not listed, as in AWS.
 	VersionIDsToStages map[string][]string
+
+	KmsKeyID string
+	Tags     []Tag
+	// Rotation is the rotation configuration RotateSecret recorded.
+	Rotation Rotation
 }
 
 // DescribeSecret describes the secret and its labelled versions. It answers
@@ -641,6 +664,9 @@ func (s *Store) DescribeSecret(ctx context.Context, in DescribeSecretInput) (Des
 		CreatedDate:        sec.created,
 		LastChangedDate:    sec.lastChanged,
 		VersionIDsToStages: sec.stagesByVersion(),
+		KmsKeyID:           sec.kmsKeyID,
+		Tags:               slices.Clone(sec.tags),
+		Rotation:           sec.rotation,
 	}
 	if !sec.deleted.IsZero() {
 		d := sec.deleted

@@ -33,6 +33,10 @@ type SecretState struct {
 	DeletionDate *time.Time `json:"deletionDate,omitempty"`
 	// Versions in the order they were created.
 	Versions []VersionState `json:"versions"`
+
+	KmsKeyID string   `json:"kmsKeyId,omitempty"`
+	Tags     []Tag    `json:"tags,omitempty"`
+	Rotation Rotation `json:"rotation"`
 }
 
 // VersionState is one version of a [SecretState].
@@ -67,7 +71,11 @@ func (s *Store) Snapshot() State {
 			CreatedDate:     sec.created,
 			LastChangedDate: sec.lastChanged,
 			Versions:        []VersionState{},
+			KmsKeyID:        sec.kmsKeyID,
+			Tags:            slices.Clone(sec.tags),
+			Rotation:        sec.rotation,
 		}
+
 		if !sec.deleted.IsZero() {
 			d, dd := sec.deleted, sec.deletion
 			ss.DeletedDate, ss.DeletionDate = &d, &dd
@@ -129,7 +137,14 @@ func (s *Store) Load(r io.Reader) error {
 			rotationEnabled: ss.RotationEnabled,
 			created:         ss.CreatedDate,
 			lastChanged:     ss.LastChangedDate,
+			kmsKeyID:        ss.KmsKeyID,
+			rotation:        ss.Rotation,
 		}
+		tags, err := mergeTags(nil, ss.Tags)
+		if err != nil {
+			return fmt.Errorf("memstore: load: secret %q: %w", ss.Name, err)
+		}
+		sec.tags = tags
 		if ss.DeletedDate != nil && ss.DeletionDate != nil {
 			sec.deleted, sec.deletion = *ss.DeletedDate, *ss.DeletionDate
 		}
