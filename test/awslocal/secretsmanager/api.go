@@ -84,18 +84,15 @@ type createSecretOutput struct {
 	VersionId string `json:",omitempty"`
 }
 
+// createSecret sends no "Secret Label Updated": the first version's
+// AWSCURRENT does not move from another version.
 func (s *Service) createSecret(ctx context.Context, in *createSecretInput) (*createSecretOutput, error) {
-	r := s.caller(ctx)
-	var out memstore.CreateSecretOutput
-	err := s.write(ctx, r, in.Name, func() (err error) {
-		out, err = r.store.CreateSecret(ctx, memstore.CreateSecretInput{
-			Name: in.Name, Description: in.Description, ClientRequestToken: in.ClientRequestToken,
-			SecretString: in.SecretString, SecretBinary: in.SecretBinary, KmsKeyID: in.KmsKeyId, Tags: toTags(in.Tags),
-		})
-		return err
+	out, err := s.caller(ctx).store.CreateSecret(ctx, memstore.CreateSecretInput{
+		Name: in.Name, Description: in.Description, ClientRequestToken: in.ClientRequestToken,
+		SecretString: in.SecretString, SecretBinary: in.SecretBinary, KmsKeyID: in.KmsKeyId, Tags: toTags(in.Tags),
 	})
 	if err != nil {
-		return nil, err
+		return nil, apiError(err)
 	}
 	return &createSecretOutput{ARN: out.ARN, Name: out.Name, VersionId: out.VersionID}, nil
 }

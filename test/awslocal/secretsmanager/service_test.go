@@ -1,0 +1,476 @@
+package secretsmanager_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/rotorhq/rotor/rotators"
+	"github.com/rotorhq/rotor/shared/lifecycle"
+	"github.com/rotorhq/rotor/shared/password"
+	"github.com/rotorhq/rotor/shared/secretstore/awssm"
+	"github.com/rotorhq/rotor/test/awslocal/awsjson"
+	"github.com/rotorhq/rotor/test/awslocal/clock"
+	"github.com/rotorhq/rotor/test/awslocal/secretsmanager"
+)
+
+const (
+	account   = "123456789012"
+	region    = "us-east-1"
+	lambdaARN = "arn:aws:lambda:us-east-1:123456789012:function:rotor-test"
+	current   = `{"username":"app","password":"Initial-Secret-Value-1"}`
+)
+
+// rotator is a rotator without a target system: it puts the new password in
+// the secret, and fails a step while told to.
+type rotator struct {
+	mu     sync.Mutex
+	failAt string // "set" or "test"
+	calls  []string
+}
+
+func (r *rotator) Info() rotators.Info { return rotators.Info{Type: "fake", Strategy: "single-user", PasswordChars: password.Printable} }
+
+func (r *rotator) record(step string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, step)
+	if r.failAt == step {
+		return fmt.Errorf("%s refused by the test", step)
+	}
+	return nil
+}
+
+func (r *rotator) fail(step string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.failAt = step
+}
+
+func (r *rotator) Create(_ context.Context, req rotators.CreateRequest) (rotators.CreateResponse, error) {
+	if err := r.record("create"); err != nil {
+		return rotators.CreateResponse{}, err
+	}
+	var doc map[string]any
+	_ = json.Unmarshal(req.Current, &doc)
+	doc["password"] = req.Password
+	out, _ := json.Marshal(doc)
+	return rotators.CreateResponse{Pending: out}, nil
+}
+
+func (r *rotator) Set(context.Context, rotators.SetRequest) (rotators.SetResponse, error) {
+	return rotators.SetResponse{}, r.record("set")
+}
+
+func (r *rotator) Test(context.Context, rotators.TestRequest) (rotators.TestResponse, error) {
+	return rotators.TestResponse{}, r.record("test")
+}
+
+// functions runs the lifecycle engine in process: the engine reaches the
+// endpoint through the awssm adapter over HTTP, as the Lambda binary does.
+type functions struct {
+	engine *lifecycle.Engine
+	mu     sync.Mutex
+	events []events.SecretsManagerSecretRotationEvent
+}
+
+func (f *functions) Exists(_ context.Context, arn string) bool { return arn == lambdaARN }
+
+func (f *functions) Invoke(ctx context.Context, arn string, payload []byte) ([]byte, error) {
+	var ev events.SecretsManagerSecretRotationEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	f.events = append(f.events, ev)
+	f.mu.Unlock()
+	return nil, f.engine.HandleRotationEvent(ctx, ev)
+}
+
+func (f *functions) steps() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, ev := range f.events {
+		out = append(out, ev.Step)
+	}
+	return out
+}
+
+// bus records the events the service sends.
+type bus struct {
+	mu     sync.Mutex
+	events []secretsmanager.Event
+}
+
+func (b *bus) Emit(_ context.Context, acct, reg string, e secretsmanager.Event) error {
+	if acct != account || reg != region {
+		return fmt.Errorf("event for %s/%s, want %s/%s", acct, reg, account, region)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.events = append(b.events, e)
+	return nil
+}
+
+// names lists detail-type, or eventName for CloudTrail events, or
+// "label:<label>" for label events.
+func (b *bus) names() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, e := range b.events {
+		switch d := e.Detail.(type) {
+		case map[string]any:
+			out = append(out, d["eventName"].(string))
+		case map[string]string:
+			out = append(out, "label:"+d["labelUpdated"])
+		}
+	}
+	return out
+}
+
+type env struct {
+	svc    *secretsmanager.Service
+	client *sm.Client
+	rot    *rotator
+	fns    *functions
+	bus    *bus
+}
+
+func start(t *testing.T, opts secretsmanager.Options) *env {
+	t.Helper()
+	e := &env{rot: &rotator{}, fns: &functions{}, bus: &bus{}}
+	opts.Functions, opts.Events = e.fns, e.bus
+	if opts.RetryBackoff == 0 {
+		opts.RetryBackoff = time.Millisecond
+	}
+	e.svc = secretsmanager.New(opts)
+	router := awsjson.NewRouter(awsjson.Identity{DefaultAccount: account, DefaultRegion: region}, nil)
+	router.Register(e.svc.JSONService())
+	srv := httptest.NewServer(router)
+	t.Cleanup(func() { e.svc.Close(); srv.Close() })
+	e.client = client(srv.URL, "AKIDEXAMPLE")
+	engine, err := lifecycle.New(awssm.New(e.client), e.rot, lifecycle.DefaultConfig(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.fns.engine = engine
+	return e
+}
+
+func client(url, accessKey string) *sm.Client {
+	return sm.NewFromConfig(aws.Config{
+		Region:           region,
+		Credentials:      credentials.NewStaticCredentialsProvider(accessKey, "secret", ""),
+		BaseEndpoint:     aws.String(url),
+		RetryMaxAttempts: 1,
+	})
+}
+
+func (e *env) create(t *testing.T, name string) string {
+	t.Helper()
+	out, err := e.client.CreateSecret(context.Background(), &sm.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(current)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *out.ARN
+}
+
+func (e *env) wait(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.svc.WaitRotations(ctx); err != nil {
+		t.Fatalf("rotations did not settle: %v", err)
+	}
+}
+
+func (e *env) stages(t *testing.T, id string) map[string][]string {
+	t.Helper()
+	d, err := e.client.DescribeSecret(context.Background(), &sm.DescribeSecretInput{SecretId: aws.String(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.VersionIdsToStages
+}
+
+func TestRotateSecretRunsTheFourSteps(t *testing.T) {
+	e := start(t, secretsmanager.Options{})
+	ctx := context.Background()
+	arn := e.create(t, "app/db")
+	out, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{
+		SecretId: aws.String("app/db"), RotationLambdaARN: aws.String(lambdaARN),
+		RotationRules: &types.RotationRulesType{AutomaticallyAfterDays: aws.Int64(30)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.wait(t)
+	if got, want := e.fns.steps(), []string{"createSecret", "setSecret", "testSecret", "finishSecret"}; !slices.Equal(got, want) {
+		t.Fatalf("want steps %v, got %v", want, got)
+	}
+	for _, ev := range e.fns.events {
+		if ev.SecretID != arn || ev.ClientRequestToken != *out.VersionId || ev.RotationToken == "" {
+			t.Fatalf("want SecretId %s, token %s and a RotationToken, got %+v", arn, *out.VersionId, ev)
+		}
+	}
+	if got := e.stages(t, arn)[*out.VersionId]; !slices.Contains(got, "AWSCURRENT") {
+		t.Fatalf("want the new version AWSCURRENT, got %v", got)
+	}
+	v, err := e.client.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String(arn)})
+	if err != nil || *v.SecretString == current {
+		t.Fatalf("want a new current value, got the old one (%v)", err)
+	}
+	d, _ := e.client.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(arn)})
+	if !aws.ToBool(d.RotationEnabled) || d.LastRotatedDate == nil || d.NextRotationDate == nil ||
+		aws.ToString(d.RotationLambdaARN) != lambdaARN || aws.ToInt64(d.RotationRules.AutomaticallyAfterDays) != 30 {
+		t.Fatalf("want rotation enabled, dates and rules reported, got %+v", d)
+	}
+	if got := d.NextRotationDate.Sub(*d.LastRotatedDate); got < 29*24*time.Hour || got > 31*24*time.Hour {
+		t.Fatalf("want the next rotation 30 days after the last, got %v", got)
+	}
+	if got, want := e.bus.names(), []string{"RotationStarted", "label:AWSCURRENT", "RotationSucceeded"}; !slices.Equal(got, want) {
+		t.Fatalf("want events %v, got %v", want, got)
+	}
+}
+
+func TestPendingVersionHasNoValueUntilCreateSecret(t *testing.T) {
+	e := start(t, secretsmanager.Options{})
+	e.rot.fail("create")
+	e.create(t, "app/db")
+	out, err := e.client.RotateSecret(context.Background(), &sm.RotateSecretInput{SecretId: aws.String("app/db"), RotationLambdaARN: aws.String(lambdaARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.wait(t)
+	_, err = e.client.GetSecretValue(context.Background(), &sm.GetSecretValueInput{SecretId: aws.String("app/db"), VersionId: out.VersionId})
+	var nf *types.ResourceNotFoundException
+	if !errors.As(err, &nf) {
+		t.Fatalf("want ResourceNotFoundException reading the empty pending version, got %v", err)
+	}
+	if got := e.stages(t, "app/db")[*out.VersionId]; !slices.Equal(got, []string{"AWSPENDING"}) {
+		t.Fatalf("want AWSPENDING left on the version, got %v", got)
+	}
+}
+
+func TestFailedRotationIsRetriedThenResumedWithTheSameToken(t *testing.T) {
+	e := start(t, secretsmanager.Options{Retries: 2})
+	ctx := context.Background()
+	e.create(t, "app/db")
+	e.rot.fail("set")
+	out, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("app/db"), RotationLambdaARN: aws.String(lambdaARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.wait(t)
+	if got := strings.Count(strings.Join(e.fns.steps(), ","), "setSecret"); got != 3 {
+		t.Fatalf("want setSecret tried 3 times (1 + 2 retries), got %d (%v)", got, e.fns.steps())
+	}
+	if got := strings.Count(strings.Join(e.bus.names(), ","), "RotationFailed"); got != 3 {
+		t.Fatalf("want 3 RotationFailed events, got %v", e.bus.names())
+	}
+	_, err = e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("app/db")})
+	var ir *types.InvalidRequestException
+	if !errors.As(err, &ir) || !strings.Contains(err.Error(), "previous rotation isn't complete") {
+		t.Fatalf("want InvalidRequestException about the previous rotation, got %v", err)
+	}
+	e.rot.fail("")
+	if _, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("app/db"), ClientRequestToken: out.VersionId}); err != nil {
+		t.Fatalf("want RotateSecret with the pending version's token accepted, got %v", err)
+	}
+	e.wait(t)
+	if got := e.stages(t, "app/db")[*out.VersionId]; !slices.Contains(got, "AWSCURRENT") {
+		t.Fatalf("want the same version finished, got %v", got)
+	}
+}
+
+func TestRotateImmediatelyFalseRunsOnlyTestSecret(t *testing.T) {
+	e := start(t, secretsmanager.Options{})
+	e.create(t, "app/db")
+	before := e.stages(t, "app/db")
+	out, err := e.client.RotateSecret(context.Background(), &sm.RotateSecretInput{
+		SecretId: aws.String("app/db"), RotationLambdaARN: aws.String(lambdaARN), RotateImmediately: aws.Bool(false),
+		RotationRules: &types.RotationRulesType{ScheduleExpression: aws.String("rate(10 days)")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.wait(t)
+	if got := e.fns.steps(); !slices.Equal(got, []string{"testSecret"}) {
+		t.Fatalf("want testSecret only, got %v", got)
+	}
+	after := e.stages(t, "app/db")
+	if len(after) != len(before) || after[*out.VersionId] != nil {
+		t.Fatalf("want the test version's AWSPENDING removed, got %v", after)
+	}
+}
+
+func TestScheduleRotatesOnTheClock(t *testing.T) {
+	// Four hours pass in a tenth of a second.
+	e := start(t, secretsmanager.Options{Clock: clock.Scaled(4 * 3600 * 10), SchedulerTick: time.Minute})
+	ctx := context.Background()
+	e.create(t, "app/db")
+	if _, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{
+		SecretId: aws.String("app/db"), RotationLambdaARN: aws.String(lambdaARN),
+		RotationRules: &types.RotationRulesType{ScheduleExpression: aws.String("rate(4 hours)")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if n := strings.Count(strings.Join(e.bus.names(), ","), "RotationSucceeded"); n >= 3 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("want 3 rotations (1 immediate, 2 scheduled), got events %v", e.bus.names())
+}
+
+func TestCancelRotateSecret(t *testing.T) {
+	e := start(t, secretsmanager.Options{Retries: -1})
+	ctx := context.Background()
+	e.create(t, "app/db")
+	e.rot.fail("test")
+	out, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("app/db"), RotationLambdaARN: aws.String(lambdaARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.wait(t)
+	c, err := e.client.CancelRotateSecret(ctx, &sm.CancelRotateSecretInput{SecretId: aws.String("app/db")})
+	if err != nil || aws.ToString(c.VersionId) != *out.VersionId {
+		t.Fatalf("want the pending version %s returned, got %v (%v)", *out.VersionId, aws.ToString(c.VersionId), err)
+	}
+	d, _ := e.client.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String("app/db")})
+	if aws.ToBool(d.RotationEnabled) {
+		t.Fatal("want rotation disabled after CancelRotateSecret, got enabled")
+	}
+}
+
+func TestRotateSecretRefusals(t *testing.T) {
+	e := start(t, secretsmanager.Options{})
+	e.create(t, "app/db")
+	before, _ := e.svc.Snapshot()
+	tests := []struct {
+		name string
+		in   *sm.RotateSecretInput
+		want string
+	}{
+		{"no function", &sm.RotateSecretInput{SecretId: aws.String("app/db")}, "InvalidRequestException"},
+		{"unknown function", &sm.RotateSecretInput{SecretId: aws.String("app/db"), RotationLambdaARN: aws.String(lambdaARN + "-x")}, "AccessDeniedException"},
+		{"unknown secret", &sm.RotateSecretInput{SecretId: aws.String("nope"), RotationLambdaARN: aws.String(lambdaARN)}, "ResourceNotFoundException"},
+		{"bad schedule", &sm.RotateSecretInput{SecretId: aws.String("app/db"), RotationLambdaARN: aws.String(lambdaARN),
+			RotationRules: &types.RotationRulesType{ScheduleExpression: aws.String("rate(1 hours)")}}, "InvalidParameterException"},
+		{"short token", &sm.RotateSecretInput{SecretId: aws.String("app/db"), RotationLambdaARN: aws.String(lambdaARN), ClientRequestToken: aws.String("short")}, "ValidationException"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.client.RotateSecret(context.Background(), tt.in)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("want %s, got %v", tt.want, err)
+			}
+		})
+	}
+	after, _ := e.svc.Snapshot()
+	if string(before) != string(after) {
+		t.Fatal("want refused rotations to change nothing, got a changed state")
+	}
+}
+
+func TestAccountsAreSeparate(t *testing.T) {
+	e := start(t, secretsmanager.Options{})
+	router := awsjson.NewRouter(awsjson.Identity{DefaultAccount: account, DefaultRegion: region}, nil)
+	router.Register(e.svc.JSONService())
+	srv := httptest.NewServer(router)
+	defer srv.Close()
+	a, b := client(srv.URL, "111111111111"), client(srv.URL, "222222222222")
+	ctx := context.Background()
+	out, err := a.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("shared-name"), SecretString: aws.String("a")})
+	if err != nil || !strings.Contains(*out.ARN, ":111111111111:") {
+		t.Fatalf("want the secret in account 111111111111, got %v (%v)", out, err)
+	}
+	if _, err := b.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String("shared-name")}); err == nil {
+		t.Fatal("want account 222222222222 not to see account 111111111111's secret, got it")
+	}
+}
+
+func TestBadRequestsChangeNothing(t *testing.T) {
+	e := start(t, secretsmanager.Options{})
+	router := awsjson.NewRouter(awsjson.Identity{DefaultAccount: account, DefaultRegion: region}, nil)
+	router.Register(e.svc.JSONService())
+	srv := httptest.NewServer(router)
+	defer srv.Close()
+	e.create(t, "app/db")
+	before, _ := e.svc.Snapshot()
+	big := strings.Repeat("x", 65537)
+	tests := []struct {
+		name, target, body, want string
+		status                   int
+	}{
+		{"unknown target", "secretsmanager.Frobnicate", `{}`, "UnknownOperationException", 400},
+		{"malformed JSON", "secretsmanager.PutSecretValue", `{"SecretId":`, "SerializationException", 400},
+		{"wrong type", "secretsmanager.PutSecretValue", `{"SecretId":7}`, "SerializationException", 400},
+		{"missing SecretId", "secretsmanager.GetSecretValue", `{}`, "ValidationException", 400},
+		{"value over the limit", "secretsmanager.PutSecretValue", `{"SecretId":"app/db","SecretString":"` + big + `"}`, "ValidationException", 400},
+		{"unknown secret", "secretsmanager.PutSecretValue", `{"SecretId":"nope","SecretString":"x"}`, "ResourceNotFoundException", 400},
+		{"no value", "secretsmanager.PutSecretValue", `{"SecretId":"app/db"}`, "InvalidParameterException", 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(tt.body))
+			req.Header.Set("X-Amz-Target", tt.target)
+			req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+			req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKID/20261125/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body struct {
+				Type    string `json:"__type"`
+				Message string `json:"message"`
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&body)
+			if resp.StatusCode != tt.status || body.Type != tt.want {
+				t.Fatalf("want %d %s, got %d %s (%s)", tt.status, tt.want, resp.StatusCode, body.Type, body.Message)
+			}
+		})
+	}
+	after, _ := e.svc.Snapshot()
+	if string(before) != string(after) {
+		t.Fatal("want bad requests to change nothing, got a changed state")
+	}
+}
+
+func TestSnapshotRestore(t *testing.T) {
+	e := start(t, secretsmanager.Options{})
+	e.create(t, "app/db")
+	snap, err := e.svc.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := secretsmanager.New(secretsmanager.Options{})
+	defer other.Close()
+	if err := other.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := other.Snapshot()
+	if string(got) != string(snap) {
+		t.Fatal("want the restored state equal to the saved one, got a different state")
+	}
+}
