@@ -11,7 +11,17 @@ RDS_CA_BUNDLE ?=
 
 ZIPS       := $(FUNCTIONS:%=$(DIST)/%.zip)
 
-.PHONY: all build test bench lint demo deps clean $(ZIPS)
+# AWS's Lambda Runtime Interface Emulator runs the functions' bootstrap
+# binaries locally. It has no tagged release in the module proxy: this is the
+# newest commit, pinned (test/awslocal/lambda checks it pins the same).
+RIE_MODULE  := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+GOBIN_DIR   := $(or $(shell go env GOBIN),$(shell go env GOPATH)/bin)
+# Bootstraps for this machine (the demo and the end-to-end tests run them
+# under aws-lambda-rie here, whatever GOARCH the zips are for).
+LOCAL_DIST  := $(DIST)/local
+
+.PHONY: all build local-build test bench lint demo deps rie synth clean $(ZIPS)
 
 all: lint build test
 
@@ -27,9 +37,21 @@ $(ZIPS): $(DIST)/%.zip:
 	go run ./cmd/lambdazip -o $@ $(DIST)/$*
 	@echo "built $@ ($(GOARCH))"
 
+## local-build: every function built for this machine -> dist/local/<name>/bootstrap
+local-build:
+	@for f in $(FUNCTIONS); do \
+		CGO_ENABLED=0 go build $(GOFLAGS_LAMBDA) -o $(LOCAL_DIST)/$$f/bootstrap ./functions/$$f || exit 1; done
+
+## rie: aws-lambda-rie, installed with go install at the pinned version when missing
+rie:
+	@[ -x "$(GOBIN_DIR)/aws-lambda-rie" ] || command -v aws-lambda-rie >/dev/null 2>&1 || { \
+		echo "installing aws-lambda-rie $(RIE_VERSION)"; \
+		GOBIN="$(GOBIN_DIR)" go install $(RIE_MODULE)@$(RIE_VERSION); }
+
 ## deps: what the tests and the demo need beyond Go modules: PostgreSQL's
-## server binaries (installed from Debian's packages when missing) and moto_server
-deps:
+## server binaries (installed from Debian's packages when missing), moto_server
+## and aws-lambda-rie
+deps: rie
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 		echo "installing PostgreSQL server binaries (Debian package postgresql)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
@@ -54,11 +76,11 @@ lint:
 	go vet ./...
 	go run $(STATICCHECK) ./...
 
-## demo: rotations against the in-memory store and a throwaway PostgreSQL
-demo: deps
-	@mkdir -p $(DIST)
+## demo: the local AWS endpoint rotates a PostgreSQL secret on a compressed
+## schedule, running the real function under aws-lambda-rie, while consumers query
+demo: deps local-build
 	go build -o $(DIST)/rotor-demo ./cmd/rotor-demo
-	$(DIST)/rotor-demo $(DEMO_FLAGS)
+	$(DIST)/rotor-demo -bootstrap $(LOCAL_DIST)/postgres/bootstrap $(DEMO_FLAGS)
 
 clean:
 	rm -rf $(DIST)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/rotorhq/rotor/shared/secretstore"
 )
@@ -56,10 +57,11 @@ type Rotation struct {
 func mergeTags(tags, add []Tag) ([]Tag, error) {
 	out := slices.Clone(tags)
 	for _, t := range add {
-		if t.Key == "" || len(t.Key) > maxTagKeyLen {
+		// AWS counts Unicode characters, not bytes.
+		if t.Key == "" || utf8.RuneCountInString(t.Key) > maxTagKeyLen {
 			return nil, errValidation("Value at 'tags.member.key' failed to satisfy constraint: Member must have length between 1 and %d", maxTagKeyLen)
 		}
-		if len(t.Value) > maxTagValueLen {
+		if utf8.RuneCountInString(t.Value) > maxTagValueLen {
 			return nil, errValidation("Value at 'tags.member.value' failed to satisfy constraint: Member must have length less than or equal to %d", maxTagValueLen)
 		}
 		if strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
@@ -120,7 +122,9 @@ func (s *Store) UpdateSecret(ctx context.Context, in UpdateSecretInput) (UpdateS
 		return UpdateSecretOutput{}, err
 	}
 	out := UpdateSecretOutput{ARN: sec.arn, Name: sec.name}
+	changed := in.Description != nil || in.KmsKeyID != nil
 	if hasValue {
+		// put updates lastChanged itself, and leaves it on a retry.
 		put, err := s.put(sec, in.ClientRequestToken, value, binary, []string{secretstore.Current})
 		if err != nil {
 			return UpdateSecretOutput{}, err
@@ -133,7 +137,9 @@ func (s *Store) UpdateSecret(ctx context.Context, in UpdateSecretInput) (UpdateS
 	if in.KmsKeyID != nil {
 		sec.kmsKeyID = *in.KmsKeyID
 	}
-	sec.lastChanged = s.stamp()
+	if changed {
+		sec.lastChanged = s.stamp()
+	}
 	return out, nil
 }
 
@@ -169,7 +175,14 @@ func (s *Store) UntagResource(ctx context.Context, secretID string, keys []strin
 	if err != nil {
 		return err
 	}
-	sec.tags = slices.DeleteFunc(slices.Clone(sec.tags), func(t Tag) bool { return slices.Contains(keys, t.Key) })
+	kept := slices.DeleteFunc(slices.Clone(sec.tags), func(t Tag) bool { return slices.Contains(keys, t.Key) })
+	if len(kept) == len(sec.tags) {
+		return nil // "the secret metadata is unchanged"
+	}
+	if len(kept) == 0 {
+		kept = nil // as after a Save and Load
+	}
+	sec.tags = kept
 	sec.lastChanged = s.stamp()
 	return nil
 }
