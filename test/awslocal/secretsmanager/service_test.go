@@ -20,9 +20,8 @@ import (
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
-	"github.com/rotorhq/rotor/rotators"
+	"github.com/rotorhq/rotor/rotators/rotatortest"
 	"github.com/rotorhq/rotor/shared/lifecycle"
-	"github.com/rotorhq/rotor/shared/password"
 	"github.com/rotorhq/rotor/shared/secretstore/awssm"
 	"github.com/rotorhq/rotor/test/awslocal/awsjson"
 	"github.com/rotorhq/rotor/test/awslocal/clock"
@@ -35,51 +34,6 @@ const (
 	lambdaARN = "arn:aws:lambda:us-east-1:123456789012:function:rotor-test"
 	current   = `{"username":"app","password":"Initial-Secret-Value-1"}`
 )
-
-// rotator is a rotator without a target system: it puts the new password in
-// the secret, and fails a step while told to.
-type rotator struct {
-	mu     sync.Mutex
-	failAt string // "set" or "test"
-	calls  []string
-}
-
-func (r *rotator) Info() rotators.Info { return rotators.Info{Type: "fake", Strategy: "single-user", PasswordChars: password.Printable} }
-
-func (r *rotator) record(step string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.calls = append(r.calls, step)
-	if r.failAt == step {
-		return fmt.Errorf("%s refused by the test", step)
-	}
-	return nil
-}
-
-func (r *rotator) fail(step string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.failAt = step
-}
-
-func (r *rotator) Create(_ context.Context, req rotators.CreateRequest) (rotators.CreateResponse, error) {
-	if err := r.record("create"); err != nil {
-		return rotators.CreateResponse{}, err
-	}
-	var doc map[string]any
-	_ = json.Unmarshal(req.Current, &doc)
-	doc["password"] = req.Password
-	out, _ := json.Marshal(doc)
-	return rotators.CreateResponse{Pending: out}, nil
-}
-
-func (r *rotator) Set(context.Context, rotators.SetRequest) (rotators.SetResponse, error) {
-	return rotators.SetResponse{}, r.record("set")
-}
-
-func (r *rotator) Test(context.Context, rotators.TestRequest) (rotators.TestResponse, error) {
-	return rotators.TestResponse{}, r.record("test")
-}
 
 // functions runs the lifecycle engine in process: the engine reaches the
 // endpoint through the awssm adapter over HTTP, as the Lambda binary does.
@@ -148,14 +102,14 @@ func (b *bus) names() []string {
 type env struct {
 	svc    *secretsmanager.Service
 	client *sm.Client
-	rot    *rotator
+	rot    *rotatortest.Fake
 	fns    *functions
 	bus    *bus
 }
 
 func start(t *testing.T, opts secretsmanager.Options) *env {
 	t.Helper()
-	e := &env{rot: &rotator{}, fns: &functions{}, bus: &bus{}}
+	e := &env{rot: &rotatortest.Fake{}, fns: &functions{}, bus: &bus{}}
 	opts.Functions, opts.Events = e.fns, e.bus
 	if opts.RetryBackoff == 0 {
 		opts.RetryBackoff = time.Millisecond
@@ -252,7 +206,7 @@ func TestRotateSecretRunsTheFourSteps(t *testing.T) {
 
 func TestPendingVersionHasNoValueUntilCreateSecret(t *testing.T) {
 	e := start(t, secretsmanager.Options{})
-	e.rot.fail("create")
+	e.rot.Fail("create")
 	e.create(t, "app/db")
 	out, err := e.client.RotateSecret(context.Background(), &sm.RotateSecretInput{SecretId: aws.String("app/db"), RotationLambdaARN: aws.String(lambdaARN)})
 	if err != nil {
@@ -273,7 +227,7 @@ func TestFailedRotationIsRetriedThenResumedWithTheSameToken(t *testing.T) {
 	e := start(t, secretsmanager.Options{Retries: 2})
 	ctx := context.Background()
 	e.create(t, "app/db")
-	e.rot.fail("set")
+	e.rot.Fail("set")
 	out, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("app/db"), RotationLambdaARN: aws.String(lambdaARN)})
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +244,7 @@ func TestFailedRotationIsRetriedThenResumedWithTheSameToken(t *testing.T) {
 	if !errors.As(err, &ir) || !strings.Contains(err.Error(), "previous rotation isn't complete") {
 		t.Fatalf("want InvalidRequestException about the previous rotation, got %v", err)
 	}
-	e.rot.fail("")
+	e.rot.Fail("")
 	if _, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("app/db"), ClientRequestToken: out.VersionId}); err != nil {
 		t.Fatalf("want RotateSecret with the pending version's token accepted, got %v", err)
 	}
@@ -346,7 +300,7 @@ func TestCancelRotateSecret(t *testing.T) {
 	e := start(t, secretsmanager.Options{Retries: -1})
 	ctx := context.Background()
 	e.create(t, "app/db")
-	e.rot.fail("test")
+	e.rot.Fail("test")
 	out, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("app/db"), RotationLambdaARN: aws.String(lambdaARN)})
 	if err != nil {
 		t.Fatal(err)
