@@ -2,8 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
+		"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/rotorhq/rotor/shared/secretstore/memstore"
 	"github.com/rotorhq/rotor/test/pgserver"
 )
 
@@ -37,13 +35,16 @@ type load struct {
 	stats struct{ ok, failed, reconnects, authRetries atomic.Int64 }
 }
 
-func startConsumers(ctx context.Context, n int, store *memstore.Store, arn string, server *pgserver.Server) *load {
+// reader reads the credential AWSCURRENT holds.
+type reader func(ctx context.Context) (credential, error)
+
+func startConsumers(ctx context.Context, n int, current reader, server *pgserver.Server) *load {
 	l := &load{}
 	for i := range n {
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
-			l.consume(ctx, i, store, arn, server)
+			l.consume(ctx, i, current, server)
 		}()
 	}
 	return l
@@ -56,18 +57,8 @@ func (l *load) wait() loadStats {
 
 type credential struct{ Username, Password string }
 
-func current(ctx context.Context, store *memstore.Store, arn string) (credential, error) {
-	out, err := store.GetSecretValue(ctx, memstore.GetSecretValueInput{SecretID: arn})
-	if err != nil {
-		return credential{}, err
-	}
-	var c credential
-	err = json.Unmarshal(out.Value(), &c)
-	return c, err
-}
-
-func (l *load) consume(ctx context.Context, id int, store *memstore.Store, arn string, server *pgserver.Server) {
-	cred, err := current(ctx, store, arn)
+func (l *load) consume(ctx context.Context, id int, current reader, server *pgserver.Server) {
+	cred, err := current(ctx)
 	if err != nil {
 		l.stats.failed.Add(1)
 		return
@@ -88,7 +79,7 @@ func (l *load) consume(ctx context.Context, id int, store *memstore.Store, arn s
 		case <-tick.C:
 		}
 		if time.Since(polled) > pollEvery {
-			if c, err := current(ctx, store, arn); err == nil {
+			if c, err := current(ctx); err == nil {
 				cred = c
 			}
 			polled = time.Now()
@@ -98,7 +89,7 @@ func (l *load) consume(ctx context.Context, id int, store *memstore.Store, arn s
 				conn.Close(ctx)
 				conn = nil
 			}
-			conn, err = l.connect(ctx, server, &cred, store, arn)
+			conn, err = l.connect(ctx, server, &cred, current)
 			if err != nil {
 				if ctx.Err() == nil {
 					l.stats.failed.Add(1)
@@ -121,14 +112,14 @@ func (l *load) consume(ctx context.Context, id int, store *memstore.Store, arn s
 
 // connect logs in with the credential; on an authentication failure it
 // re-reads AWSCURRENT and tries once more.
-func (l *load) connect(ctx context.Context, server *pgserver.Server, cred *credential, store *memstore.Store, arn string) (*pgx.Conn, error) {
+func (l *load) connect(ctx context.Context, server *pgserver.Server, cred *credential, current reader) (*pgx.Conn, error) {
 	conn, err := server.Connect(ctx, cred.Username, cred.Password)
 	var pgErr *pgconn.PgError
 	if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "28P01" {
 		return conn, err
 	}
 	l.stats.authRetries.Add(1)
-	c, rerr := current(ctx, store, arn)
+	c, rerr := current(ctx)
 	if rerr != nil {
 		return nil, err
 	}

@@ -1,0 +1,510 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/google/uuid"
+
+	"github.com/rotorhq/rotor/rotators/postgres"
+	"github.com/rotorhq/rotor/test/awslocal"
+	"github.com/rotorhq/rotor/test/awslocal/clock"
+	"github.com/rotorhq/rotor/test/awslocal/lambda"
+	"github.com/rotorhq/rotor/test/pgserver"
+)
+
+const (
+	masterUser   = "rotor_master"
+	functionName = "rotor-postgres"
+	schedule     = "rate(4 hours)"
+	// logDir keeps the function's and the endpoint's logs after the demo.
+	logDir = "dist/demo"
+)
+
+// stack is everything the demo runs: the database, the endpoint with the
+// function under aws-lambda-rie, and SDK clients of the endpoint.
+type stack struct {
+	db       *pgserver.Server
+	endpoint *awslocal.Server
+	sm       *sm.Client
+	sqs      *sqs.Client
+	events   *eventbridge.Client
+	steps    *stepRecorder
+	logs     *bytes.Buffer // the endpoint's log
+	fnLog    string
+	appARN   string
+	queueURL string
+}
+
+func startStack(ctx context.Context, o options, out io.Writer) (_ *stack, err error) {
+	st := &stack{steps: &stepRecorder{byVersion: map[string]*rotation{}}, logs: &bytes.Buffer{}}
+	defer func() {
+		if err != nil {
+			st.close()
+		}
+	}()
+	st.db, err = pgserver.Start(pgserver.Options{TLS: true})
+	if err != nil {
+		return nil, fmt.Errorf("start PostgreSQL: %w", err)
+	}
+	fmt.Fprintf(out, "  database  throwaway PostgreSQL on %s:%d: TLS verify-full, scram-sha-256, log_statement=all\n", st.db.Host, st.db.Port)
+
+	rie, err := lambda.EnsureRIE(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var logOut io.Writer = st.logs
+	if o.verbose {
+		logOut = io.MultiWriter(st.logs, os.Stderr)
+	}
+	// rate(4 hours) passes in one interval.
+	speed := float64(4*time.Hour) / float64(o.interval)
+	st.endpoint, err = awslocal.Start(awslocal.Options{
+		Clock:           clock.Scaled(speed),
+		SchedulerTick:   10 * time.Minute, // of the fast clock
+		RotationBackoff: 10 * time.Minute,
+		Logger:          slog.New(slog.NewJSONHandler(logOut, nil)),
+		OnInvoke:        st.steps.observe,
+	})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "  endpoint  %s: Secrets Manager, EventBridge, SQS, Lambda (clock %.0fx: %s every %s)\n", st.endpoint.URL, speed, schedule, o.interval)
+
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, err
+	}
+	st.fnLog, _ = filepath.Abs(filepath.Join(logDir, "function.log"))
+	_ = os.Remove(st.fnLog)
+	var fnOut io.Writer
+	if o.verbose {
+		fnOut = os.Stderr
+	}
+	fnARN := st.endpoint.FunctionARN(functionName)
+	_, err = st.endpoint.Lambda.StartFunction(ctx, fnARN, lambda.RIEOptions{
+		Path: rie, Bootstrap: o.bootstrap, Timeout: 30 * time.Second, LogFile: st.fnLog, Stdout: fnOut, Stderr: fnOut,
+		Env: map[string]string{
+			"SECRETS_MANAGER_ENDPOINT": st.endpoint.URL,
+			"ROTATION_STRATEGY":        o.strategy,
+			"ROTOR_CA_BUNDLE":          st.db.CAFile,
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the function under aws-lambda-rie: %w", err)
+	}
+	fmt.Fprintf(out, "  function  %s: %s under aws-lambda-rie\n", fnARN, o.bootstrap)
+
+	cfg := aws.Config{
+		Region:       awslocal.DefaultRegion,
+		Credentials:  credentials.NewStaticCredentialsProvider(awslocal.DefaultAccount, "local", ""),
+		BaseEndpoint: aws.String(st.endpoint.URL),
+	}
+	st.sm, st.sqs, st.events = sm.NewFromConfig(cfg), sqs.NewFromConfig(cfg), eventbridge.NewFromConfig(cfg)
+	if err := st.prepare(ctx); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "  secret    %s (user app, master %s)\n", st.appARN, masterUser)
+	fmt.Fprintf(out, "  events    aws.secretsmanager -> default bus -> rule rotor-demo -> queue rotor-demo-events\n\n")
+	return st, nil
+}
+
+func (st *stack) close() {
+	if st.endpoint != nil {
+		if err := st.endpoint.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "rotor-demo: stop the endpoint:", err)
+		}
+	}
+	if st.db != nil {
+		if err := st.db.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "rotor-demo: stop PostgreSQL:", err)
+		}
+	}
+	if st.logs != nil && st.logs.Len() > 0 {
+		_ = os.WriteFile(filepath.Join(logDir, "endpoint.log"), st.logs.Bytes(), 0o644)
+	}
+}
+
+// prepare creates the master role (CREATEROLE, as an RDS master user is not
+// a superuser), the application role with a table it can use, the two
+// secrets in AWS's format, and the event subscription.
+func (st *stack) prepare(ctx context.Context) error {
+	conn, err := st.db.Admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	masterPW, appPW := "M-"+uuid.NewString(), "A-"+uuid.NewString()
+	for _, sql := range []string{
+		`CREATE ROLE ` + masterUser + ` WITH LOGIN CREATEROLE PASSWORD '` + masterPW + `'`,
+		`CREATE ROLE app_rw NOLOGIN`,
+		`GRANT app_rw TO ` + masterUser + ` WITH ADMIN OPTION`,
+		`CREATE TABLE orders (id serial PRIMARY KEY, item text, at timestamptz DEFAULT now())`,
+		`GRANT SELECT, INSERT ON orders TO app_rw`,
+		`GRANT USAGE ON SEQUENCE orders_id_seq TO app_rw`,
+		`CREATE ROLE app WITH LOGIN PASSWORD '` + appPW + `' IN ROLE app_rw`,
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("prepare database: %w", err)
+		}
+	}
+	secret := func(name string, fields map[string]any) (string, error) {
+		doc := map[string]any{"engine": "postgres", "host": st.db.Host, "port": st.db.Port, "dbname": "postgres"}
+		for k, v := range fields {
+			doc[k] = v
+		}
+		raw, _ := json.Marshal(doc)
+		out, err := st.sm.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(string(raw))})
+		if err != nil {
+			return "", fmt.Errorf("create secret %s: %w", name, err)
+		}
+		st.steps.initial = aws.ToString(out.VersionId) // the app secret's, created last
+		return *out.ARN, nil
+	}
+	masterARN, err := secret("demo/postgres/master", map[string]any{"username": masterUser, "password": masterPW})
+	if err != nil {
+		return err
+	}
+	if st.appARN, err = secret("demo/postgres/app", map[string]any{"username": "app", "password": appPW, "masterarn": masterARN}); err != nil {
+		return err
+	}
+	q, err := st.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("rotor-demo-events")})
+	if err != nil {
+		return err
+	}
+	st.queueURL = *q.QueueUrl
+	attrs, err := st.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		return err
+	}
+	// Label events name the secret in resources, CloudTrail events in
+	// detail.additionalEventData.SecretId.
+	pattern, _ := json.Marshal(map[string]any{
+		"source": []string{"aws.secretsmanager"},
+		"$or": []any{
+			map[string]any{"resources": []string{st.appARN}},
+			map[string]any{"detail": map[string]any{"additionalEventData": map[string]any{"SecretId": []string{st.appARN}}}},
+		},
+	})
+	if _, err := st.events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("rotor-demo"), EventPattern: aws.String(string(pattern))}); err != nil {
+		return err
+	}
+	_, err = st.events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("rotor-demo"),
+		Targets: []ebtypes.Target{{Id: aws.String("queue"), Arn: aws.String(attrs.Attributes["QueueArn"])}}})
+	return err
+}
+
+// run starts the consumers and the rotation schedule, follows the events
+// until the rotations are done, and prints the summary.
+func (st *stack) run(ctx context.Context, o options, out io.Writer) error {
+	work, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	load := startConsumers(work, o.consumers, st.current, st.db)
+
+	started := time.Now()
+	_, err := st.sm.RotateSecret(ctx, &sm.RotateSecretInput{
+		SecretId: aws.String(st.appARN), RotationLambdaARN: aws.String(st.endpoint.FunctionARN(functionName)),
+		RotationRules: &smtypes.RotationRulesType{ScheduleExpression: aws.String(schedule)},
+	})
+	if err != nil {
+		return fmt.Errorf("RotateSecret: %w", err)
+	}
+	fmt.Fprintf(out, "RotateSecret: the first rotation now, then %s\n", schedule)
+	ev := st.follow(ctx, o, out)
+
+	// Stop the schedule, let consumers run on the last credential a moment.
+	_, _ = st.sm.CancelRotateSecret(context.WithoutCancel(ctx), &sm.CancelRotateSecretInput{SecretId: aws.String(st.appARN)})
+	waitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	_ = st.endpoint.SecretsManager.WaitRotations(waitCtx)
+	cancel()
+	if ctx.Err() == nil {
+		time.Sleep(500 * time.Millisecond)
+	}
+	stopWork()
+	stats := load.wait()
+	if ctx.Err() != nil {
+		fmt.Fprintln(out, "\ninterrupted: stopping cleanly")
+		return nil
+	}
+	return st.summary(out, o, ev, stats, time.Since(started))
+}
+
+// eventLog is what the demo saw on the queue.
+type eventLog struct {
+	succeeded, failed int
+	byType            map[string]int
+	bodies            [][]byte
+}
+
+// follow receives the events from the queue and prints each rotation as its
+// AWSCURRENT moves, until o.rotations have succeeded.
+func (st *stack) follow(ctx context.Context, o options, out io.Writer) eventLog {
+	ev := eventLog{byType: map[string]int{}}
+	deadline := time.Now().Add(time.Duration(o.rotations+2)*o.interval + 2*time.Minute)
+	n := 0
+	printed := map[string]bool{}
+	for ev.succeeded < o.rotations && ctx.Err() == nil && time.Now().Before(deadline) {
+		msgs, err := st.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(st.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			continue
+		}
+		for _, m := range msgs.Messages {
+			body := []byte(aws.ToString(m.Body))
+			ev.bodies = append(ev.bodies, body)
+			_, _ = st.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(st.queueURL), ReceiptHandle: m.ReceiptHandle})
+			var e struct {
+				DetailType string `json:"detail-type"`
+				Detail     struct {
+					EventName    string `json:"eventName"`
+					LabelUpdated string `json:"labelUpdated"`
+					VersionID    string `json:"versionId"`
+				} `json:"detail"`
+			}
+			if json.Unmarshal(body, &e) != nil {
+				continue
+			}
+			name := e.Detail.EventName
+			if name == "" {
+				name = e.DetailType + " " + e.Detail.LabelUpdated
+			}
+			ev.byType[name]++
+			switch name {
+			case "RotationSucceeded":
+				ev.succeeded++
+				// Events arrive in any order: print every finished
+				// rotation not printed yet.
+				for _, version := range st.steps.finished(printed) {
+					printed[version] = true
+					n++
+					r := st.steps.get(version)
+					from, to := st.user(ctx, r.previous), st.user(ctx, version)
+					fmt.Fprintf(out, "rotation %d  version %s  user %-9s -> %-9s %s\n", n, short(version), from, to, r)
+				}
+			case "RotationFailed":
+				ev.failed++
+				fmt.Fprintf(out, "  a rotation attempt failed (RotationFailed); Secrets Manager retries it\n")
+			}
+		}
+	}
+	return ev
+}
+
+func (st *stack) current(ctx context.Context) (credential, error) {
+	out, err := st.sm.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String(st.appARN)})
+	if err != nil {
+		return credential{}, err
+	}
+	var c credential
+	err = json.Unmarshal([]byte(aws.ToString(out.SecretString)), &c)
+	return c, err
+}
+
+func (st *stack) user(ctx context.Context, versionID string) string {
+	if versionID == "" {
+		return "?"
+	}
+	out, err := st.sm.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String(st.appARN), VersionId: aws.String(versionID)})
+	if err != nil {
+		return "?"
+	}
+	var c credential
+	_ = json.Unmarshal([]byte(aws.ToString(out.SecretString)), &c)
+	return c.Username
+}
+
+func (st *stack) summary(out io.Writer, o options, ev eventLog, stats loadStats, took time.Duration) error {
+	rots := st.steps.all()
+	var ok int
+	var sum [4]time.Duration
+	for _, r := range rots {
+		if r.done() {
+			ok++
+			for i, d := range r.steps {
+				sum[i] += d
+			}
+		}
+	}
+	leaks, checked, err := st.leaks(ev)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "\nsummary")
+	fmt.Fprintf(w, "  rotations\t%d succeeded (RotationSucceeded events), %d failed attempts, in %s\n", ev.succeeded, ev.failed, took.Round(time.Millisecond))
+	if ok > 0 {
+		avg := func(d time.Duration) string { return ms(d / time.Duration(ok)) }
+		fmt.Fprintf(w, "  mean step time\tcreateSecret %s, setSecret %s, testSecret %s, finishSecret %s (invocations under aws-lambda-rie)\n",
+			avg(sum[0]), avg(sum[1]), avg(sum[2]), avg(sum[3]))
+	}
+	var types []string
+	for t, n := range ev.byType {
+		types = append(types, fmt.Sprintf("%s %d", t, n))
+	}
+	sort.Strings(types)
+	fmt.Fprintf(w, "  events on the queue\t%s\n", strings.Join(types, ", "))
+	fmt.Fprintf(w, "  consumer queries\t%d ok, %d failed (%d reconnects with the credential AWSCURRENT held, %d refreshed after an authentication failure)\n",
+		stats.ok, stats.failed, stats.reconnects, stats.authRetries)
+	if postgres.Strategy(o.strategy) == postgres.SingleUser && stats.failed > 0 {
+		fmt.Fprintln(w, "  \tsingle user: between setSecret and finishSecret only the new password works and AWSCURRENT still holds the old one; alternating users have no such window")
+	}
+	fmt.Fprintf(w, "  secret values\t%d generated passwords; found %d times in PostgreSQL's statement log, the function's log, the endpoint's log and the events\n", checked, leaks)
+	fmt.Fprintln(w, "\nwhere to look next")
+	fmt.Fprintf(w, "  %s\tthe function's own JSON log lines, one per step, under aws-lambda-rie\n", filepath.Join(logDir, "function.log"))
+	fmt.Fprintf(w, "  %s\tthe endpoint's log\n", filepath.Join(logDir, "endpoint.log"))
+	fmt.Fprintln(w, "  go run ./cmd/rotor-local -h\tthe endpoint on its own, for the AWS CLI, boto3 or the SDKs (README: Local AWS)")
+	fmt.Fprintln(w, "  make test\tconformance with moto, the AWS CLI session, end-to-end rotations, crash and bad-input tests")
+	fmt.Fprintln(w, "  make bench\tSecrets Manager calls and time per rotation")
+	fmt.Fprintln(w, "  go run ./cmd/rotor-demo -h\tmore rotations, consumers, -strategy single-user, -v for every log line")
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	consumersFailed := stats.failed > 0 && postgres.Strategy(o.strategy) != postgres.SingleUser
+	if consumersFailed || ev.succeeded < o.rotations || leaks > 0 {
+		return errors.New("the demo saw failures (see the summary)")
+	}
+	return nil
+}
+
+// leaks counts the rotation-generated passwords (every version but each
+// secret's first, which the demo set in plain SQL) found in the logs and
+// events.
+func (st *stack) leaks(ev eventLog) (found, checked int, err error) {
+	pgLog, err := st.db.Log()
+	if err != nil {
+		return 0, 0, err
+	}
+	fnLog, _ := os.ReadFile(st.fnLog)
+	haystacks := [][]byte{pgLog, fnLog, st.logs.Bytes()}
+	haystacks = append(haystacks, ev.bodies...)
+	store := st.endpoint.SecretsManager.Store(awslocal.DefaultAccount, awslocal.DefaultRegion)
+	for _, sec := range store.Snapshot().Secrets {
+		for i, v := range sec.Versions {
+			var c credential
+			if i == 0 || json.Unmarshal(v.Value, &c) != nil || c.Password == "" {
+				continue
+			}
+			checked++
+			for _, h := range haystacks {
+				found += bytes.Count(h, []byte(c.Password))
+			}
+		}
+	}
+	return found, checked, nil
+}
+
+// stepRecorder times each step invocation, by version.
+type stepRecorder struct {
+	mu        sync.Mutex
+	initial   string // the secret's first version
+	byVersion map[string]*rotation
+	order     []string
+}
+
+type rotation struct {
+	previous string
+	steps    [4]time.Duration
+	errors   int
+}
+
+var stepIndex = map[string]int{"createSecret": 0, "setSecret": 1, "testSecret": 2, "finishSecret": 3}
+
+func (s *stepRecorder) observe(_ string, payload []byte, took time.Duration, err error) {
+	var ev struct{ Step, ClientRequestToken string }
+	if json.Unmarshal(payload, &ev) != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.byVersion[ev.ClientRequestToken]
+	if r == nil {
+		r = &rotation{}
+		r.previous = s.initial
+		if n := len(s.order); n > 0 {
+			r.previous = s.order[n-1]
+		}
+		s.byVersion[ev.ClientRequestToken] = r
+		s.order = append(s.order, ev.ClientRequestToken)
+	}
+	if err != nil {
+		r.errors++
+		return
+	}
+	if i, ok := stepIndex[ev.Step]; ok {
+		r.steps[i] = took
+	}
+}
+
+func (s *stepRecorder) get(version string) rotation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.byVersion[version]; r != nil {
+		return *r
+	}
+	return rotation{}
+}
+
+// finished lists the versions whose four steps succeeded, in order, but
+// those in skip.
+func (s *stepRecorder) finished(skip map[string]bool) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, v := range s.order {
+		if s.byVersion[v].done() && !skip[v] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (s *stepRecorder) all() []rotation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []rotation
+	for _, v := range s.order {
+		out = append(out, *s.byVersion[v])
+	}
+	return out
+}
+
+func (r rotation) done() bool { return r.steps[3] > 0 }
+
+func (r rotation) String() string {
+	var total time.Duration
+	for _, d := range r.steps {
+		total += d
+	}
+	s := fmt.Sprintf("create %-7s set %-7s test %-7s finish %-7s total %s", ms(r.steps[0]), ms(r.steps[1]), ms(r.steps[2]), ms(r.steps[3]), ms(total))
+	if r.errors > 0 {
+		s += fmt.Sprintf("  (%d failed step invocations retried)", r.errors)
+	}
+	return s
+}
+
+func short(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
