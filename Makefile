@@ -58,11 +58,19 @@ deps: rie
 	@command -v moto_server >/dev/null 2>&1 || [ -x /root/.pyenv/shims/moto_server ] || { \
 		echo "moto_server is missing: install moto with its server (pip install 'moto[server]')"; exit 1; }
 
-## test: unit, integration (throwaway PostgreSQL, moto_server) and a short fuzz run
+## test: unit, integration (throwaway PostgreSQL, moto_server, aws-lambda-rie,
+## the AWS CLI), short fuzz runs, and the CDK app's tests (infra/, its own module)
 test: deps
 	go vet ./...
 	go test -race -count=1 -timeout 30m ./...
 	go test -count=1 -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./rotators/dbsecret
+	go test -count=1 -run '^$$' -fuzz '^FuzzMatch$$' -fuzztime $(FUZZTIME) ./test/awslocal/eventpattern
+	$(MAKE) -C infra test
+
+## synth: the CDK app synthesizes every environment of infra/environments.json
+## into infra/cdk.out, without AWS credentials (builds the functions first)
+synth: build
+	$(MAKE) -C infra synth
 
 ## bench: deps Secrets Manager calls per rotation, time of a full rotation
 bench: deps

@@ -1,0 +1,90 @@
+package rotor
+
+// The names below mirror rotor's events/ package (the event schema of the
+// rotation events issue). They are repeated here, not imported, because infra
+// is its own module that imports CDK only; a change on either side must be
+// made on both.
+
+// EventSource is the "source" of every event rotor publishes.
+const EventSource = "rotor"
+
+// Detail types of rotor's events, one per phase of a rotation.
+const (
+	DetailRotationStarted       = "Rotation Started"
+	DetailRotationPendingSet    = "Rotation Pending Set"
+	DetailRotationTested        = "Rotation Tested"
+	DetailRotationCompleted     = "Rotation Completed"
+	DetailConsumerAcknowledged  = "Consumer Acknowledged"
+	DetailCredentialDeactivated = "Credential Deactivated"
+	DetailRotationFailed        = "Rotation Failed"
+	DetailRotationRolledBack    = "Rotation Rolled Back"
+)
+
+// DetailTypes lists every detail type rotor publishes.
+var DetailTypes = []string{
+	DetailRotationStarted, DetailRotationPendingSet, DetailRotationTested,
+	DetailRotationCompleted, DetailConsumerAcknowledged, DetailCredentialDeactivated,
+	DetailRotationFailed, DetailRotationRolledBack,
+}
+
+// Fields of an event's "detail". Values of secrets never appear in events.
+const (
+	FieldSchemaVersion     = "schemaVersion"
+	FieldSecretArn         = "secretArn"
+	FieldSecretName        = "secretName"
+	FieldAccount           = "account"
+	FieldRegion            = "region"
+	FieldPhase             = "phase"
+	FieldVersionID         = "versionId"
+	FieldPreviousVersionID = "previousVersionId"
+	FieldOutcome           = "outcome"
+	FieldErrorClass        = "errorClass"
+	FieldFingerprint       = "fingerprint"
+	FieldConsumer          = "consumer" // Consumer Acknowledged only
+)
+
+// Secrets Manager's own events, as EventBridge delivers them on the default bus.
+const (
+	SecretsManagerSource       = "aws.secretsmanager"
+	DetailCloudTrailService    = "AWS Service Event via CloudTrail"
+	EventNameRotationFailed    = "RotationFailed"
+	EventNameRotationAbandoned = "RotationAbandoned"
+	EventNameRotationSucceeded = "RotationSucceeded"
+)
+
+// AWS Config's compliance events, for the rotation window check.
+const (
+	ConfigSource             = "aws.config"
+	DetailComplianceChange   = "Config Rules Compliance Change"
+	ComplianceNonCompliant   = "NON_COMPLIANT"
+	RotationWindowConfigRule = "SECRETSMANAGER_SCHEDULED_ROTATION_SUCCESS_CHECK"
+)
+
+// Metrics. Rotor's functions publish MetricUnacknowledgedConsumers (the
+// deactivation gate: how many registered consumers have not acknowledged the
+// current version, per secret); the stack derives the others from events, in
+// a namespace per environment so that two environments sharing an account
+// keep apart.
+const (
+	MetricNamespace               = "Rotor"
+	MetricUnacknowledgedConsumers = "UnacknowledgedConsumers"
+	DimensionSecretName           = "SecretName"
+	MetricRotationFailures        = "RotationFailures"
+	MetricSecretsPastWindow       = "SecretsPastRotationWindow"
+)
+
+// EnvironmentNamespace is the namespace of the metrics the stack derives from
+// events for one environment: "Rotor/<environment>".
+func EnvironmentNamespace(environment string) string {
+	return MetricNamespace + "/" + environment
+}
+
+// Environment variables of the rotation functions.
+const (
+	EnvRotationStrategy  = "ROTATION_STRATEGY"
+	EnvPasswordLength    = "PASSWORD_LENGTH"
+	EnvExcludeCharacters = "EXCLUDE_CHARACTERS"
+	EnvPasswordSource    = "PASSWORD_SOURCE"
+	EnvLogLevel          = "LOG_LEVEL"
+	EnvEventBus          = "ROTOR_EVENT_BUS"
+)
