@@ -436,6 +436,36 @@ func (s *Server) Stop() error {
 	return s.stopErr
 }
 
+// Halt shuts the server down cleanly (PostgreSQL's fast shutdown: sessions
+// end, committed work is written) and keeps its data, so that tests can see
+// what a step does while the database is down; [Server.Resume] starts it
+// again on the same port. The server runs with synchronous_commit off, so
+// an immediate stop could lose the last commits; a fast one loses none.
+func (s *Server) Halt() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		s.kill()
+	}
+}
+
+// Resume starts a halted server again, on the same port with the same data.
+func (s *Server) Resume() error {
+	bin, err := findBin()
+	if err != nil {
+		return err
+	}
+	cred, err := credential()
+	if err != nil {
+		return err
+	}
+	return s.start(bin, filepath.Join(s.Dir, "data"), cred)
+}
+
 // PID returns the process id of the postmaster.
 func (s *Server) PID() int {
 	if s.cmd == nil || s.cmd.Process == nil {
