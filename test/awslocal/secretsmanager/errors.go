@@ -3,7 +3,6 @@ package secretsmanager
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/rotorhq/rotor/shared/secretstore/memstore"
@@ -30,5 +29,5 @@ func apiError(err error) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return awsjson.Errorf(http.StatusServiceUnavailable, "ServiceUnavailable", "the request was cancelled")
 	}
-	return awsjson.Errorf(http.StatusInternalServerError, memstore.CodeInternal, "%s", fmt.Sprint("internal error"))
+	return awsjson.Errorf(http.StatusInternalServerError, memstore.CodeInternal, "internal error")
 }
