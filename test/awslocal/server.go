@@ -56,6 +56,9 @@ type Options struct {
 	// OnInvoke, when set, observes every synchronous invocation of a
 	// rotation function: the demo times the steps with it.
 	OnInvoke func(functionARN string, payload []byte, took time.Duration, err error)
+	// OnCall, when set, observes every API request (its X-Amz-Target, or
+	// "" for Lambda's REST API) once answered.
+	OnCall func(c awsjson.Caller, target string, status int)
 }
 
 // Server is the running endpoint.
@@ -120,6 +123,7 @@ func Start(opts Options) (*Server, error) {
 	router := awsjson.NewRouter(awsjson.Identity{
 		DefaultAccount: opts.Account, DefaultRegion: opts.Region, Accounts: opts.Accounts,
 	}, opts.Logger.With("service", "http"))
+	router.OnCall = opts.OnCall
 	router.Register(s.SecretsManager.JSONService())
 	router.Register(s.EventBridge.JSONService())
 	router.Register(s.SQS.JSONService())

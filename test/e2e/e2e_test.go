@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/rotorhq/rotor/test/awslocal"
+	"github.com/rotorhq/rotor/test/awslocal/awsjson"
 	"github.com/rotorhq/rotor/test/awslocal/lambda"
 	"github.com/rotorhq/rotor/test/pgserver"
 )
@@ -38,6 +40,35 @@ var (
 	masterARN string
 	masterPW  = "Master-" + uuid.NewString()
 )
+
+// calls counts the endpoint's API calls by target.
+var calls = &counter{}
+
+type counter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *counter) observe(_ awsjson.Caller, target string, _ int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[target]++
+}
+
+func (c *counter) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n = map[string]int{}
+}
+
+func (c *counter) snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.n)
+}
 
 // Two functions from the same binary, one per strategy.
 var functions = map[string]string{"rotor-postgres": "alternating-users", "rotor-postgres-single": "single-user"}
@@ -93,7 +124,7 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	endpoint, err = awslocal.Start(awslocal.Options{
-		RotationRetries: 2, RotationBackoff: 20 * time.Millisecond,
+		RotationRetries: 2, RotationBackoff: 20 * time.Millisecond, OnCall: calls.observe,
 		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
@@ -297,5 +328,64 @@ func checkNoSecretInLogs(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// BenchmarkRotation is one full rotation as AWS runs it: RotateSecret, the
+// four steps of the real function under aws-lambda-rie against PostgreSQL
+// (TLS, SCRAM), through the endpoint. It reports the Secrets Manager calls
+// the function made per rotation, by operation.
+func BenchmarkRotation(b *testing.B) {
+	for _, strategy := range []string{"alternating-users", "single-user"} {
+		b.Run(strategy, func(b *testing.B) {
+			function := "rotor-postgres"
+			if strategy == "single-user" {
+				function = "rotor-postgres-single"
+			}
+			user := "bench_" + strings.ReplaceAll(strategy, "-", "_")
+			ctx := context.Background()
+			pw := "Initial-" + uuid.NewString()
+			if err := db.Exec(ctx, `CREATE ROLE `+user+` WITH LOGIN PASSWORD '`+pw+`'`); err != nil {
+				b.Fatal(err)
+			}
+			arn, err := createSecret(ctx, "e2e/"+user, user, pw, masterARN)
+			if err != nil {
+				b.Fatal(err)
+			}
+			calls.reset()
+			b.ResetTimer()
+			for b.Loop() {
+				out, err := client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), RotationLambdaARN: aws.String(endpoint.FunctionARN(function))})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := endpoint.SecretsManager.WaitRotations(ctx); err != nil {
+					b.Fatal(err)
+				}
+				d, err := client.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(arn)})
+				if err != nil || !slices.Contains(d.VersionIdsToStages[*out.VersionId], "AWSCURRENT") {
+					b.Fatalf("want the rotation finished, got %v (%v)", d.VersionIdsToStages, err)
+				}
+			}
+			b.StopTimer()
+			// The benchmark's own RotateSecret and DescribeSecret are not the
+			// function's.
+			total := 0
+			for target, n := range calls.snapshot() {
+				op := strings.TrimPrefix(target, "secretsmanager.")
+				if op == target {
+					continue
+				}
+				switch op {
+				case "RotateSecret":
+					continue
+				case "DescribeSecret":
+					n -= b.N
+				}
+				total += n
+				b.ReportMetric(float64(n)/float64(b.N), op+"/op")
+			}
+			b.ReportMetric(float64(total)/float64(b.N), "sm-calls/op")
+		})
 	}
 }

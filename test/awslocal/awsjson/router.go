@@ -69,6 +69,9 @@ type Service struct {
 type Router struct {
 	Identity Identity
 	Logger   *slog.Logger
+	// OnCall, when set, observes every request once it is answered:
+	// benchmarks count API calls with it.
+	OnCall func(c Caller, target string, status int)
 
 	services map[string]Service
 	rest     *http.ServeMux
@@ -104,6 +107,9 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	target := req.Header.Get("X-Amz-Target")
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
+		if r.OnCall != nil {
+			r.OnCall(caller, target, rec.status)
+		}
 		r.Logger.LogAttrs(ctx, slog.LevelDebug, "call",
 			slog.String("target", target), slog.String("path", req.URL.Path),
 			slog.String("account", caller.AccountID), slog.String("region", caller.Region),

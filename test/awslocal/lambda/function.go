@@ -39,6 +39,10 @@ func (e *FunctionError) Error() string {
 	return fmt.Sprintf("lambda: function error %s: %s", e.Type, e.Message)
 }
 
+// ErrorType is Lambda's errorType: callers that must not repeat the
+// function's message (it is the function's to word) report this.
+func (e *FunctionError) ErrorType() string { return e.Type }
+
 // Body is the error as Lambda returns it in an Invoke response.
 func (e *FunctionError) Body() []byte {
 	if len(e.Payload) > 0 {

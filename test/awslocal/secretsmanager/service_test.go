@@ -428,3 +428,26 @@ func TestSnapshotRestore(t *testing.T) {
 		t.Fatal("want the restored state equal to the saved one, got a different state")
 	}
 }
+
+// BenchmarkGetSecretValue is one GetSecretValue through the SDK over HTTP:
+// the endpoint's cost per call, which bounds how fast tests and the demo can
+// run.
+func BenchmarkGetSecretValue(b *testing.B) {
+	svc := secretsmanager.New(secretsmanager.Options{})
+	defer svc.Close()
+	router := awsjson.NewRouter(awsjson.Identity{DefaultAccount: account, DefaultRegion: region}, nil)
+	router.Register(svc.JSONService())
+	srv := httptest.NewServer(router)
+	defer srv.Close()
+	c := client(srv.URL, "AKIDEXAMPLE")
+	ctx := context.Background()
+	if _, err := c.CreateSecret(ctx, &sm.CreateSecretInput{Name: aws.String("bench"), SecretString: aws.String(current)}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("bench")}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
