@@ -57,6 +57,8 @@ deps: rie
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 	@command -v moto_server >/dev/null 2>&1 || [ -x /root/.pyenv/shims/moto_server ] || { \
 		echo "moto_server is missing: install moto with its server (pip install 'moto[server]')"; exit 1; }
+	@command -v aws >/dev/null 2>&1 || { echo "the AWS CLI (aws) is missing: the CLI session test runs it"; exit 1; }
+	@command -v node >/dev/null 2>&1 || { echo "Node.js is missing: the CDK app's tests run jsii in node"; exit 1; }
 
 ## test: unit, integration (throwaway PostgreSQL, moto_server, aws-lambda-rie,
 ## the AWS CLI), short fuzz runs, and the CDK app's tests (infra/, its own module)
