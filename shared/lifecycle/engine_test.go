@@ -469,3 +469,27 @@ func slicesHave(s []string, v string) bool {
 	}
 	return false
 }
+
+// TestConfigurationTest: testSecret on an AWSPENDING version with no value
+// is what RotateSecret with RotateImmediately=false runs; the rotator tests
+// the current credential, and nothing changes.
+func TestConfigurationTest(t *testing.T) {
+	f := newFixture(t, nil)
+	var got rotators.TestRequest
+	f.rot.test = func(r rotators.TestRequest) error { got = r; return nil }
+	token := f.start(t)
+	before := f.store.Snapshot()
+	if err := f.run(lifecycle.TestSecret, token); err != nil {
+		t.Fatalf("want the configuration test to pass, got %v", err)
+	}
+	if string(got.Pending) != currentValue || string(got.Current) != currentValue {
+		t.Fatalf("want the current value tested as both current and pending, got current %d bytes, pending %d bytes", len(got.Current), len(got.Pending))
+	}
+	if after := f.store.Snapshot(); !reflect.DeepEqual(before, after) {
+		t.Fatal("want the configuration test to change nothing, got a changed store")
+	}
+	f.rot.test = func(rotators.TestRequest) error { return errors.New("cannot log in") }
+	if err := f.run(lifecycle.TestSecret, token); err == nil {
+		t.Fatal("want the configuration test to fail when the rotator's test fails, got nil")
+	}
+}
