@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -170,10 +171,14 @@ func createSecret(ctx context.Context, name, user, password, master string) (str
 	return *out.ARN, nil
 }
 
+// roleSeq makes role and secret names unique, so that -count=N runs.
+var roleSeq atomic.Int64
+
 // newApp creates a login role and its secret.
 func newApp(t *testing.T, user string) string {
 	t.Helper()
 	ctx := context.Background()
+	user = fmt.Sprintf("%s_%d", user, roleSeq.Add(1))
 	pw := "Initial-" + uuid.NewString()
 	if err := db.Exec(ctx, `CREATE ROLE `+user+` WITH LOGIN PASSWORD '`+pw+`'`); err != nil {
 		t.Fatal(err)
@@ -342,7 +347,7 @@ func BenchmarkRotation(b *testing.B) {
 			if strategy == "single-user" {
 				function = "rotor-postgres-single"
 			}
-			user := "bench_" + strings.ReplaceAll(strategy, "-", "_")
+			user := fmt.Sprintf("bench_%s_%d", strings.ReplaceAll(strategy, "-", "_"), roleSeq.Add(1))
 			ctx := context.Background()
 			pw := "Initial-" + uuid.NewString()
 			if err := db.Exec(ctx, `CREATE ROLE `+user+` WITH LOGIN PASSWORD '`+pw+`'`); err != nil {
