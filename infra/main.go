@@ -1,6 +1,7 @@
 // Command infra is rotor's CDK app. It reads the environments file and
-// synthesizes one stage per environment, plus the audit stage, into a cloud
-// assembly. Run it through the cdk CLI (cdk.json) or alone (make synth):
+// synthesizes one stage per environment, plus the audit stage (and, when the
+// file has a pipeline, the rotor-pipeline stack that deploys them), into a
+// cloud assembly. Run it through the cdk CLI (cdk.json) or alone (make synth):
 //
 //	ROTOR_CONFIG  the environments file (default environments.json)
 //	ROTOR_DIST    the folder holding <function>/bootstrap from `make build`

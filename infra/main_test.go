@@ -41,6 +41,18 @@ func TestSynth(t *testing.T) {
 			t.Errorf("stage %s: want no non-compliant cdk-nag finding, got:\n%s", stage, data)
 		}
 	}
+	// The pipeline stack (the file has a pipeline), at the assembly's top,
+	// where `cdk deploy rotor-pipeline` finds it.
+	if _, err := os.Stat(filepath.Join(out, "rotor-pipeline.template.json")); err != nil {
+		t.Errorf("want the pipeline stack's template: %v", err)
+	}
+	reports, _ := filepath.Glob(filepath.Join(out, "AwsSolutions-*rotor-pipeline-NagReport.csv"))
+	if len(reports) != 1 {
+		t.Fatalf("pipeline: want one cdk-nag report, got %v", reports)
+	}
+	if data, err := os.ReadFile(reports[0]); err != nil || strings.Contains(string(data), `"Non-Compliant"`) {
+		t.Errorf("pipeline: want no non-compliant cdk-nag finding, got %v:\n%s", err, data)
+	}
 	// The function's code is staged into the assembly.
 	assets, _ := filepath.Glob(filepath.Join(out, "asset.*", "bootstrap"))
 	if len(assets) == 0 {

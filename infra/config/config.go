@@ -8,6 +8,25 @@ type File struct {
 	Audit *Audit `json:"audit,omitempty"`
 	// Environments are deployed one stage each, in the order given.
 	Environments []Environment `json:"environments"`
+	// Pipeline, when set, adds a CDK Pipelines pipeline in a tooling account
+	// that deploys the audit stage, then each environment in file order.
+	// Optional: without it, stages are deployed by hand (cdk deploy).
+	Pipeline *Pipeline `json:"pipeline,omitempty"`
+}
+
+// Pipeline is the CDK Pipelines pipeline: where it lives and what it watches.
+type Pipeline struct {
+	// Account and Region are the tooling account's, where the pipeline stack
+	// (rotor-pipeline) is deployed and from which every stage is deployed.
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	// ConnectionArn is an AWS CodeConnections (formerly CodeStar Connections)
+	// connection to the source provider, in the tooling account.
+	ConnectionArn string `json:"connectionArn"`
+	// Repository is the repository's full name, "owner/name".
+	Repository string `json:"repository"`
+	// Branch is the branch whose pushes deploy; default "main".
+	Branch string `json:"branch,omitempty"`
 }
 
 // Audit is the central audit account and region.

@@ -97,6 +97,7 @@ func TestDefaults(t *testing.T) {
 	set(t, m, "environments[0].secrets[0].rotation.windowHours", nil)
 	set(t, m, "environments[0].secrets[0].database.port", nil)
 	set(t, m, "audit.busName", nil)
+	set(t, m, "pipeline.branch", nil)
 	f, err := parseMap(t, m)
 	if err != nil {
 		t.Fatal(err)
@@ -115,6 +116,7 @@ func TestDefaults(t *testing.T) {
 		{"port", e.Secrets[0].Database.Port, DefaultPostgresPort},
 		{"ssl", *e.Secrets[0].Database.SSL, true},
 		{"audit.busName", f.Audit.BusName, DefaultAuditBusName},
+		{"pipeline.branch", f.Pipeline.Branch, DefaultPipelineBranch},
 		{"consumer busName", f.Environments[2].Consumers[2].BusName, DefaultConsumerBusName},
 		{"consumer region", f.Environments[2].Consumers[2].Region, f.Environments[2].Region},
 	} {
@@ -201,6 +203,22 @@ func TestBadConfiguration(t *testing.T) {
 		{"lambda in another region", []tweak{{"environments[2].consumers[1].functionArn", "arn:aws:lambda:us-east-1:333333333333:function:f"}}, "environments[2].consumers[1].functionArn", "region"},
 		{"account consumer in own account", []tweak{{"environments[2].consumers[2].account", "333333333333"}}, "environments[2].consumers[2].account", "own account"},
 		{"account consumer bad bus", []tweak{{"environments[2].consumers[2].busName", "a bus"}}, "environments[2].consumers[2].busName", "event bus name"},
+		{"unknown pipeline field", []tweak{{"pipeline.source", "github"}}, "pipeline.source", "unknown field"},
+		{"pipeline not an object", []tweak{{"pipeline", "main"}}, "pipeline", "want an object"},
+		{"pipeline account", []tweak{{"pipeline.account", "11110000111"}}, "pipeline.account", "12-digit"},
+		{"pipeline without account", []tweak{{"pipeline.account", nil}}, "pipeline.account", "required"},
+		{"pipeline region", []tweak{{"pipeline.region", "eu-west"}}, "pipeline.region", "region"},
+		{"pipeline without connection", []tweak{{"pipeline.connectionArn", nil}}, "pipeline.connectionArn", "required"},
+		{"pipeline connection not an arn", []tweak{{"pipeline.connectionArn", "my-github-connection"}}, "pipeline.connectionArn", "not a CodeConnections connection ARN"},
+		{"pipeline connection of another service", []tweak{{"pipeline.connectionArn", "arn:aws:codestar:eu-west-1:111100001111:connection/00000000-0000-0000-0000-000000000000"}}, "pipeline.connectionArn", "not a CodeConnections connection ARN"},
+		{"pipeline connection in another account", []tweak{{"pipeline.connectionArn", "arn:aws:codestar-connections:us-east-1:222222222222:connection/00000000-0000-0000-0000-000000000000"}}, "pipeline.connectionArn", "pipeline's account 111100001111"},
+		{"pipeline connection number", []tweak{{"pipeline.connectionArn", json.Number("1")}}, "pipeline.connectionArn", "want a string"},
+		{"pipeline without repository", []tweak{{"pipeline.repository", ""}}, "pipeline.repository", "required"},
+		{"pipeline repository without owner", []tweak{{"pipeline.repository", "rotor"}}, "pipeline.repository", "owner/name"},
+		{"pipeline repository url", []tweak{{"pipeline.repository", "https://github.com/example-org/rotor"}}, "pipeline.repository", "owner/name"},
+		{"pipeline branch with a space", []tweak{{"pipeline.branch", "release 1"}}, "pipeline.branch", "not a branch name"},
+		{"pipeline branch with dots", []tweak{{"pipeline.branch", "release..1"}}, "pipeline.branch", "not a branch name"},
+		{"pipeline branch ending in a slash", []tweak{{"pipeline.branch", "release/"}}, "pipeline.branch", "not a branch name"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -245,5 +263,38 @@ func TestLoadNamesTheFile(t *testing.T) {
 	_, err := Load(path)
 	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "x: unknown field") {
 		t.Fatalf("want an error naming the file and the field x, got %v", err)
+	}
+}
+
+func TestPipeline(t *testing.T) {
+	f, err := parseMap(t, baseline(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Pipeline{
+		Account: "111100001111", Region: "eu-west-1",
+		ConnectionArn: "arn:aws:codeconnections:eu-west-1:111100001111:connection/00000000-0000-0000-0000-000000000000",
+		Repository:    "example-org/rotor", Branch: "main",
+	}
+	if f.Pipeline == nil || *f.Pipeline != want {
+		t.Fatalf("pipeline: want %+v, got %+v", want, f.Pipeline)
+	}
+
+	// Optional; and what else is accepted.
+	m := baseline(t)
+	set(t, m, "pipeline", nil)
+	if f, err := parseMap(t, m); err != nil || f.Pipeline != nil {
+		t.Fatalf("without pipeline: want no pipeline and no error, got %+v, %v", f.Pipeline, err)
+	}
+	for _, tw := range []struct{ path, value string }{
+		{"pipeline.connectionArn", "arn:aws:codestar-connections:us-east-1:111100001111:connection/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"},
+		{"pipeline.repository", "group/subgroup/rotor"},
+		{"pipeline.branch", "release/v1.2"},
+	} {
+		m := baseline(t)
+		set(t, m, tw.path, tw.value)
+		if _, err := parseMap(t, m); err != nil {
+			t.Errorf("%s %q: want valid, got:\n%v", tw.path, tw.value, err)
+		}
 	}
 }

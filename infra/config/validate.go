@@ -24,6 +24,7 @@ const (
 	DefaultWindowHours         = 2
 	DefaultPostgresPort        = 5432
 	DefaultConsumerBusName     = "default"
+	DefaultPipelineBranch      = "main"
 )
 
 // RetentionDays are the values CloudWatch Logs accepts for a log group's
@@ -51,6 +52,12 @@ var (
 	rePrincipalArn  = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+$`)
 	reRate          = regexp.MustCompile(`^rate\(([0-9]+) (hour|hours|day|days)\)$`)
 	reCron          = regexp.MustCompile(`^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$`)
+	// reConnectionArn: CodeConnections' ARNs, under the service's new name
+	// (codeconnections) and its old one (codestar-connections).
+	reConnectionArn = regexp.MustCompile(`^arn:aws[a-z-]*:(?:codeconnections|codestar-connections):([a-z0-9-]+):([0-9]{12}):connection/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	// reRepository: "owner/name"; GitLab's subgroups add segments.
+	reRepository = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$`)
+	reBranch     = regexp.MustCompile(`^[A-Za-z0-9._/+-]{1,255}$`)
 )
 
 var (
@@ -116,6 +123,9 @@ func (f *File) validate() Errors {
 		}
 		c.retention("audit.logRetentionDays", a.LogRetentionDays)
 	}
+	if p := f.Pipeline; p != nil {
+		c.validatePipeline(p)
+	}
 	if len(f.Environments) == 0 {
 		c.add("environments", "at least one environment is required")
 	}
@@ -134,6 +144,42 @@ func (f *File) validate() Errors {
 		c.validateEnvironment(e, p, secretHomes)
 	}
 	return c.errs
+}
+
+func (c *checker) validatePipeline(p *Pipeline) {
+	accountOK := c.match("pipeline.account", p.Account, reAccount, "a 12-digit account ID")
+	c.match("pipeline.region", p.Region, reRegion, "a region such as eu-west-1")
+	if p.ConnectionArn == "" {
+		c.add("pipeline.connectionArn", "required (the ARN of a CodeConnections connection to the repository's provider)")
+	} else if m := reConnectionArn.FindStringSubmatch(p.ConnectionArn); m == nil {
+		c.add("pipeline.connectionArn", "%q is not a CodeConnections connection ARN (arn:aws:codeconnections:REGION:ACCOUNT:connection/UUID)", p.ConnectionArn)
+	} else if accountOK && m[2] != p.Account {
+		// A connection is used by pipelines of its own account only (it may
+		// be in any region: connections are global resources).
+		c.add("pipeline.connectionArn", "the connection must be in the pipeline's account %s, not %s", p.Account, m[2])
+	}
+	if p.Repository == "" {
+		c.add("pipeline.repository", "required (owner/name)")
+	} else if !reRepository.MatchString(p.Repository) || strings.Contains(p.Repository, "..") {
+		c.add("pipeline.repository", "%q is not a repository's full name (owner/name)", p.Repository)
+	}
+	if p.Branch != "" && !validBranch(p.Branch) {
+		c.add("pipeline.branch", "%q is not a branch name", p.Branch)
+	}
+}
+
+// validBranch applies git's rules for a ref name (git check-ref-format) to
+// the characters reBranch allows.
+func validBranch(b string) bool {
+	if !reBranch.MatchString(b) || strings.Contains(b, "..") || strings.Contains(b, "//") {
+		return false
+	}
+	for _, part := range strings.Split(b, "/") {
+		if part == "" || strings.HasPrefix(part, ".") || strings.HasSuffix(part, ".lock") {
+			return false
+		}
+	}
+	return !strings.HasPrefix(b, "-") && !strings.HasSuffix(b, ".")
 }
 
 func (c *checker) sameHome(path string, gotRegion, gotAccount string, e *Environment, what string) {
@@ -453,6 +499,9 @@ func (f *File) applyDefaults() {
 			a.BusName = DefaultAuditBusName
 		}
 		a.LogRetentionDays = orDefault(a.LogRetentionDays, DefaultAuditRetentionDays)
+	}
+	if p := f.Pipeline; p != nil {
+		p.Branch = orString(p.Branch, DefaultPipelineBranch)
 	}
 	for i := range f.Environments {
 		e := &f.Environments[i]

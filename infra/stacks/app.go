@@ -14,12 +14,15 @@ import (
 const AuditStageID = "audit"
 
 // App is rotor's CDK app: one stage per environment, named after it, and a
-// stage "audit" for the security account.
+// stage "audit" for the security account; with a pipeline configured, also
+// the stack rotor-pipeline, whose pipeline deploys those same stages.
 type App struct {
 	App          awscdk.App
 	Stages       map[string]awscdk.Stage
 	Environments map[string]*EnvironmentStack
 	Audit        *AuditStack
+	// Pipeline is nil when the file has no pipeline.
+	Pipeline *PipelineStack
 }
 
 // Build adds rotor's stages to app. Stacks have explicit accounts and regions
@@ -41,17 +44,23 @@ func Build(app awscdk.App, f *config.File, code CodeSource) (a *App, err error) 
 	a = &App{App: app, Stages: map[string]awscdk.Stage{}, Environments: map[string]*EnvironmentStack{}}
 	rotor.ApplyNagChecks(app)
 
+	// The pipeline deploys the stages in this order: audit first.
+	var ordered []PipelineStage
 	auditArn := ""
 	if f.Audit != nil {
 		auditArn = AuditBusArn(f.Audit)
 		stage := newStage(app, AuditStageID, f.Audit.Account, f.Audit.Region)
 		a.Stages[AuditStageID] = stage
 		a.Audit = NewAuditStack(stage, "Audit", &AuditStackProps{Audit: f.Audit, SourceAccounts: f.Accounts()})
+		ordered = append(ordered, PipelineStage{Stage: stage})
 	}
 	for i := range f.Environments {
 		e := &f.Environments[i]
 		if e.Name == AuditStageID {
 			return nil, fmt.Errorf("environments[%d].name: %q is the audit stage's name", i, e.Name)
+		}
+		if f.Pipeline != nil && (e.Name == PipelineStackID || "rotor-"+e.Name == PipelineStackID) {
+			return nil, fmt.Errorf("environments[%d].name: %q would clash with the pipeline stack %s", i, e.Name, PipelineStackID)
 		}
 		stage := newStage(app, e.Name, e.Account, e.Region)
 		a.Stages[e.Name] = stage
@@ -60,6 +69,12 @@ func Build(app awscdk.App, f *config.File, code CodeSource) (a *App, err error) 
 			AuditBusArn: auditArn,
 			Code:        code,
 		})
+		ordered = append(ordered, PipelineStage{Stage: stage, Production: e.Production})
+	}
+	// After every stage is complete: adding a stage to the pipeline
+	// synthesizes it.
+	if f.Pipeline != nil {
+		a.Pipeline = NewPipelineStack(app, PipelineStackID, &PipelineStackProps{Pipeline: f.Pipeline, Stages: ordered})
 	}
 	return a, nil
 }
