@@ -28,6 +28,7 @@ type options struct {
 	consumers int
 	strategy  string
 	bootstrap string
+	logDir    string // keeps the function's and the endpoint's logs
 	verbose   bool
 }
 
@@ -38,6 +39,7 @@ func main() {
 	flag.IntVar(&o.consumers, "consumers", 4, "consumers querying the database meanwhile")
 	flag.StringVar(&o.strategy, "strategy", string(postgres.AlternatingUsers), "alternating-users or single-user")
 	flag.StringVar(&o.bootstrap, "bootstrap", "dist/local/postgres/bootstrap", "the PostgreSQL function built for this machine (make local-build)")
+	flag.StringVar(&o.logDir, "log-dir", "dist/demo", "where the function's and the endpoint's logs are kept")
 	flag.BoolVar(&o.verbose, "v", false, "print the function's log lines and the endpoint's")
 	flag.Parse()
 
@@ -52,6 +54,9 @@ func main() {
 func run(ctx context.Context, o options, out io.Writer) error {
 	if o.rotations < 1 || o.consumers < 0 || o.interval <= 0 {
 		return fmt.Errorf("-rotations must be 1 or more, -consumers 0 or more, -interval positive")
+	}
+	if s := postgres.Strategy(o.strategy); s != postgres.AlternatingUsers && s != postgres.SingleUser {
+		return fmt.Errorf("-strategy %q: want %s or %s", o.strategy, postgres.AlternatingUsers, postgres.SingleUser)
 	}
 	if _, err := os.Stat(o.bootstrap); err != nil {
 		return fmt.Errorf("-bootstrap %s: %w (make demo builds it)", o.bootstrap, err)

@@ -37,8 +37,6 @@ const (
 	masterUser   = "rotor_master"
 	functionName = "rotor-postgres"
 	schedule     = "rate(4 hours)"
-	// logDir keeps the function's and the endpoint's logs after the demo.
-	logDir = "dist/demo"
 )
 
 // stack is everything the demo runs: the database, the endpoint with the
@@ -52,12 +50,13 @@ type stack struct {
 	steps    *stepRecorder
 	logs     *bytes.Buffer // the endpoint's log
 	fnLog    string
+	logDir   string
 	appARN   string
 	queueURL string
 }
 
 func startStack(ctx context.Context, o options, out io.Writer) (_ *stack, err error) {
-	st := &stack{steps: &stepRecorder{byVersion: map[string]*rotation{}}, logs: &bytes.Buffer{}}
+	st := &stack{steps: &stepRecorder{byVersion: map[string]*rotation{}}, logs: &bytes.Buffer{}, logDir: o.logDir}
 	defer func() {
 		if err != nil {
 			st.close()
@@ -91,10 +90,10 @@ func startStack(ctx context.Context, o options, out io.Writer) (_ *stack, err er
 	}
 	fmt.Fprintf(out, "  endpoint  %s: Secrets Manager, EventBridge, SQS, Lambda (clock %.0fx: %s every %s)\n", st.endpoint.URL, speed, schedule, o.interval)
 
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
+	if err := os.MkdirAll(o.logDir, 0o755); err != nil {
 		return nil, err
 	}
-	st.fnLog, _ = filepath.Abs(filepath.Join(logDir, "function.log"))
+	st.fnLog, _ = filepath.Abs(filepath.Join(o.logDir, "function.log"))
 	_ = os.Remove(st.fnLog)
 	var fnOut io.Writer
 	if o.verbose {
@@ -140,7 +139,7 @@ func (st *stack) close() {
 		}
 	}
 	if st.logs != nil && st.logs.Len() > 0 {
-		_ = os.WriteFile(filepath.Join(logDir, "endpoint.log"), st.logs.Bytes(), 0o644)
+		_ = os.WriteFile(filepath.Join(st.logDir, "endpoint.log"), st.logs.Bytes(), 0o644)
 	}
 }
 
@@ -368,8 +367,8 @@ func (st *stack) summary(out io.Writer, o options, ev eventLog, stats loadStats,
 	}
 	fmt.Fprintf(w, "  secret values\t%d generated passwords; found %d times in PostgreSQL's statement log, the function's log, the endpoint's log and the events\n", checked, leaks)
 	fmt.Fprintln(w, "\nwhere to look next")
-	fmt.Fprintf(w, "  %s\tthe function's own JSON log lines, one per step, under aws-lambda-rie\n", filepath.Join(logDir, "function.log"))
-	fmt.Fprintf(w, "  %s\tthe endpoint's log\n", filepath.Join(logDir, "endpoint.log"))
+	fmt.Fprintf(w, "  %s\tthe function's own JSON log lines, one per step, under aws-lambda-rie\n", filepath.Join(o.logDir, "function.log"))
+	fmt.Fprintf(w, "  %s\tthe endpoint's log\n", filepath.Join(o.logDir, "endpoint.log"))
 	fmt.Fprintln(w, "  go run ./cmd/rotor-local -h\tthe endpoint on its own, for the AWS CLI, boto3 or the SDKs (README: Local AWS)")
 	fmt.Fprintln(w, "  make test\tconformance with moto, the AWS CLI session, end-to-end rotations, crash and bad-input tests")
 	fmt.Fprintln(w, "  make bench\tSecrets Manager calls and time per rotation")

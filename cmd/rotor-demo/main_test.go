@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDemo runs what `make demo` runs, shorter: two scheduled rotations
+// through the local endpoint with the real function under aws-lambda-rie,
+// consumers querying meanwhile. It must finish by itself with no failure.
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	bootstrap := filepath.Join(dir, "postgres", "bootstrap")
+	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bootstrap, "github.com/rotorhq/rotor/functions/postgres")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the function: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	o := options{rotations: 2, interval: time.Second, consumers: 2, strategy: "alternating-users", bootstrap: bootstrap, logDir: filepath.Join(dir, "logs")}
+	if err := run(ctx, o, &out); err != nil {
+		t.Fatalf("want the demo to succeed, got %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"rotation 2 ", "2 succeeded", "0 failed (", "found 0 times"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("want %q in the demo's output, got\n%s", want, out.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "logs", "function.log")); err != nil {
+		t.Errorf("want the function's log kept, got %v", err)
+	}
+}
+
+func TestBadOptions(t *testing.T) {
+	for _, o := range []options{
+		{rotations: 0, interval: time.Second, bootstrap: "x"},
+		{rotations: 1, interval: 0, bootstrap: "x"},
+		{rotations: 1, interval: time.Second, strategy: "alternating-users", bootstrap: filepath.Join(t.TempDir(), "missing")},
+		{rotations: 1, interval: time.Second, strategy: "round-robin", bootstrap: "x"},
+	} {
+		if err := run(context.Background(), o, &bytes.Buffer{}); err == nil {
+			t.Errorf("want %+v refused, got nil", o)
+		}
+	}
+}
