@@ -392,10 +392,10 @@ func (s *Service) cloudTrail(sc scope, eventName, arn string) {
 	})
 }
 
-// schedule starts the rotations that are due, every SchedulerTick of the
+// runScheduler starts the rotations that are due, every SchedulerTick of the
 // clock. A due secret whose last rotation did not complete is tried again
 // with the same version ("That rotation will be reattempted").
-func (s *Service) schedule() {
+func (s *Service) runScheduler() {
 	defer s.wg.Done()
 	for s.opts.Clock.Sleep(s.ctx, s.opts.SchedulerTick) == nil {
 		s.startDue(s.ctx)

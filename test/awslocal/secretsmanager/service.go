@@ -112,7 +112,7 @@ func New(opts Options) *Service {
 	s.rotations.running = map[string]*run{}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
-	go s.schedule()
+	go s.runScheduler()
 	return s
 }
 
