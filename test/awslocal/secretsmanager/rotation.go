@@ -333,7 +333,7 @@ func errorType(err error) string {
 	if errors.As(err, &typed) {
 		return typed.ErrorType()
 	}
-	return fmt.Sprintf("%T", errors.Unwrap(err))
+	return fmt.Sprintf("%T", err)
 }
 
 func (s *Service) succeeded(ctx context.Context, r *region, arn string) {
