@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -821,10 +822,19 @@ func (s *Store) DeleteSecret(ctx context.Context, in DeleteSecretInput) (DeleteS
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sec, err := s.lookup(in.SecretID)
+	now := s.stamp()
 	if err != nil {
+		// "If you forcibly delete an already deleted or nonexistent secret,
+		// the operation does not return ResourceNotFoundException."
+		if in.ForceDeleteWithoutRecovery && errors.Is(err, secretstore.ErrNotFound) && in.SecretID != "" {
+			out := DeleteSecretOutput{Name: in.SecretID, DeletionDate: now}
+			if strings.HasPrefix(in.SecretID, "arn:") {
+				out.ARN, out.Name = in.SecretID, ""
+			}
+			return out, nil
+		}
 		return DeleteSecretOutput{}, err
 	}
-	now := s.stamp()
 	out := DeleteSecretOutput{ARN: sec.arn, Name: sec.name, DeletionDate: now}
 	if in.ForceDeleteWithoutRecovery {
 		delete(s.secrets, sec.name)

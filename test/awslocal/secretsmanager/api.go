@@ -207,6 +207,8 @@ func (s *Service) batchGetSecretValue(ctx context.Context, in *batchGetSecretVal
 		return nil, errInvalidParameter("Either 'SecretIdList' or 'Filters' must be provided.")
 	case len(in.SecretIdList) > 20:
 		return nil, errInvalidParameter("SecretIdList can contain at most 20 secrets.")
+	case in.MaxResults != 0 && len(in.Filters) == 0:
+		return nil, errInvalidParameter("MaxResults can be used only with Filters.")
 	case in.MaxResults < 0 || in.MaxResults > 20:
 		return nil, errInvalidParameter("MaxResults must be between 1 and 20.")
 	}
