@@ -58,7 +58,7 @@ func (s *Service) dispatchLocked(sc scope, busName string, data []byte, hops int
 				sc: sc, ruleName: r.Name, ruleARN: ruleARN(sc, busName, r.Name), target: t.spec,
 				event: data, eventID: id.ID, hops: hops, received: now,
 			}
-			s.inflight.add()
+			s.inflight.Add()
 			s.wg.Add(1)
 			go s.deliver(d)
 		}
@@ -70,7 +70,7 @@ func (s *Service) dispatchLocked(sc scope, busName string, data []byte, hops int
 // dead-letter queue, or to the log.
 func (s *Service) deliver(d delivery) {
 	defer s.wg.Done()
-	defer s.inflight.done()
+	defer s.inflight.Done()
 	ctx := s.ctx
 	retries := s.retries
 	maxAge := 24 * time.Hour

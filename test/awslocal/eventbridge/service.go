@@ -10,6 +10,7 @@ import (
 
 	"github.com/rotorhq/rotor/test/awslocal/awsjson"
 	"github.com/rotorhq/rotor/test/awslocal/clock"
+	"github.com/rotorhq/rotor/test/awslocal/inflight"
 	"github.com/rotorhq/rotor/test/awslocal/eventpattern"
 )
 
@@ -78,7 +79,7 @@ type Service struct {
 	wg        sync.WaitGroup
 	closed    bool
 	closeOnce sync.Once
-	inflight  tracker
+	inflight  inflight.Tracker
 }
 
 // scope is an account in a region: EventBridge's resources live in one.
@@ -202,7 +203,7 @@ func (s *Service) Close() {
 // to other buses included), or ctx ends. Tests wait on it rather than
 // sleeping.
 func (s *Service) Drain(ctx context.Context) error {
-	return s.inflight.wait(ctx)
+	return s.inflight.Wait(ctx)
 }
 
 // JSONService is the service for an [awsjson.Router]: X-Amz-Target
@@ -302,45 +303,4 @@ func busRef(caller scope, nameOrARN string) (scope, string) {
 		return scope{account: a.account, region: a.region}, strings.TrimPrefix(a.resource, "event-bus/")
 	}
 	return caller, nameOrARN
-}
-
-// tracker counts deliveries in flight, for Drain.
-type tracker struct {
-	mu   sync.Mutex
-	n    int
-	idle chan struct{}
-}
-
-func (t *tracker) add() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.n == 0 {
-		t.idle = make(chan struct{})
-	}
-	t.n++
-}
-
-func (t *tracker) done() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.n--
-	if t.n == 0 {
-		close(t.idle)
-	}
-}
-
-func (t *tracker) wait(ctx context.Context) error {
-	t.mu.Lock()
-	if t.n == 0 {
-		t.mu.Unlock()
-		return nil
-	}
-	idle := t.idle
-	t.mu.Unlock()
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

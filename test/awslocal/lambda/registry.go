@@ -17,6 +17,7 @@ import (
 
 	"github.com/rotorhq/rotor/test/awslocal/awsjson"
 	"github.com/rotorhq/rotor/test/awslocal/clock"
+	"github.com/rotorhq/rotor/test/awslocal/inflight"
 )
 
 // Lambda's retry policy for asynchronous (Event) invocations: two more
@@ -63,7 +64,7 @@ type Registry struct {
 	opts  RegistryOptions
 	life  context.Context
 	stop  context.CancelFunc
-	async tracker
+	async inflight.Tracker
 
 	mu     sync.RWMutex
 	fns    map[string]Function
@@ -236,13 +237,13 @@ func (r *Registry) invokeAsync(ctx context.Context, functionARN string, payload 
 	}
 	inv.FunctionARN = arn
 	payload = slices.Clone(payload)
-	r.async.add()
+	r.async.Add()
 	go r.deliver(f, inv, payload)
 	return inv.RequestID, nil
 }
 
 func (r *Registry) deliver(f Function, inv invocation, payload []byte) {
-	defer r.async.done()
+	defer r.async.Done()
 	// Attempts are not cut short by Close, which waits for them; the waits
 	// between attempts are.
 	ctx := withInvocation(context.Background(), inv)
@@ -277,7 +278,7 @@ func errorKind(err error) string {
 
 // Drain waits until every asynchronous invocation has ended, retries
 // included, or ctx ends.
-func (r *Registry) Drain(ctx context.Context) error { return r.async.wait(ctx) }
+func (r *Registry) Drain(ctx context.Context) error { return r.async.Wait(ctx) }
 
 // Close refuses new invocations, cancels the waits before asynchronous
 // retries (those invocations go to OnAsyncFailure), waits for the attempts
@@ -292,7 +293,7 @@ func (r *Registry) Close() error {
 	owned := r.owned
 	r.mu.Unlock()
 	r.stop()
-	_ = r.async.wait(context.Background())
+	_ = r.async.Wait(context.Background())
 	var errs []error
 	for _, c := range owned {
 		errs = append(errs, c.Close())
@@ -354,44 +355,3 @@ func parseFunctionName(s string) (functionRef, error) {
 
 // functionNamePattern is the pattern as Lambda's validation message quotes it.
 const functionNamePattern = `(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?`
-
-// tracker counts work in flight and lets callers wait for none.
-type tracker struct {
-	mu   sync.Mutex
-	n    int
-	idle chan struct{}
-}
-
-func (t *tracker) add() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.n == 0 {
-		t.idle = make(chan struct{})
-	}
-	t.n++
-}
-
-func (t *tracker) done() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.n--
-	if t.n == 0 {
-		close(t.idle)
-	}
-}
-
-func (t *tracker) wait(ctx context.Context) error {
-	t.mu.Lock()
-	if t.n == 0 {
-		t.mu.Unlock()
-		return nil
-	}
-	idle := t.idle
-	t.mu.Unlock()
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
