@@ -10,8 +10,8 @@ import (
 
 	"github.com/rotorhq/rotor/test/awslocal/awsjson"
 	"github.com/rotorhq/rotor/test/awslocal/clock"
-	"github.com/rotorhq/rotor/test/awslocal/inflight"
 	"github.com/rotorhq/rotor/test/awslocal/eventpattern"
+	"github.com/rotorhq/rotor/test/awslocal/inflight"
 )
 
 // LambdaInvoker runs a Lambda function asynchronously (InvocationType
