@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
@@ -182,8 +183,16 @@ func (s *Server) AWSConfig() aws.Config {
 		Region:       Region,
 		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
 		BaseEndpoint: aws.String(s.URL),
-		// A test against moto should fail fast, not retry for seconds.
-		RetryMaxAttempts: 1,
+		// moto's threaded development server now and then drops a kept-alive
+		// connection under parallel tests; the SDK retries such network
+		// errors (never a modelled 4xx answer), quickly: a test against moto
+		// should fail fast, not retry for seconds.
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 3
+				o.MaxBackoff = 50 * time.Millisecond
+			})
+		},
 	}
 }
 
