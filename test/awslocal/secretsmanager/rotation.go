@@ -15,6 +15,7 @@ import (
 	"github.com/rotorhq/rotor/shared/secretstore"
 	"github.com/rotorhq/rotor/shared/secretstore/memstore"
 	"github.com/rotorhq/rotor/test/awslocal/awsjson"
+	"github.com/rotorhq/rotor/test/awslocal/inflight"
 )
 
 // The four steps, in the order Secrets Manager runs them.
@@ -32,7 +33,7 @@ const (
 type rotations struct {
 	mu      sync.Mutex
 	running map[string]*run // by secret ARN
-	idle    *sync.Cond
+	active  inflight.Tracker
 }
 
 type run struct {
@@ -47,6 +48,7 @@ func (rs *rotations) begin(arn, token string, cancel context.CancelFunc) bool {
 		return false
 	}
 	rs.running[arn] = &run{token: token, cancel: cancel}
+	rs.active.Add()
 	return true
 }
 
@@ -54,9 +56,7 @@ func (rs *rotations) end(arn string) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	delete(rs.running, arn)
-	if rs.idle != nil {
-		rs.idle.Broadcast()
-	}
+	rs.active.Done()
 }
 
 func (rs *rotations) cancel(arn string) {
@@ -76,22 +76,7 @@ func (rs *rotations) busy(arn string) bool {
 // WaitRotations waits until no rotation is running, or ctx ends: tests call
 // it after RotateSecret instead of polling.
 func (s *Service) WaitRotations(ctx context.Context) error {
-	rs := &s.rotations
-	rs.mu.Lock()
-	if rs.idle == nil {
-		rs.idle = sync.NewCond(&rs.mu)
-	}
-	stop := context.AfterFunc(ctx, func() {
-		rs.mu.Lock()
-		rs.idle.Broadcast()
-		rs.mu.Unlock()
-	})
-	defer stop()
-	for len(rs.running) > 0 && ctx.Err() == nil {
-		rs.idle.Wait()
-	}
-	rs.mu.Unlock()
-	return ctx.Err()
+	return s.rotations.active.Wait(ctx)
 }
 
 type rotateSecretInput struct {
