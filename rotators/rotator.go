@@ -127,3 +127,65 @@ func (e *InputError) Error() string {
 	}
 	return fmt.Sprintf("invalid %s secret: field %q: %s", e.Secret, e.Field, e.Reason)
 }
+
+// Deactivator is implemented by strategies whose previous credential keeps
+// working after a rotation and must be revoked explicitly (alternating
+// users, dual keys). It is optional: a rotator that is not a Deactivator has
+// nothing to revoke (with a single user, the old password stopped working
+// when Set changed it). The deactivation gate (shared/deactivation) calls it
+// once every registered consumer has acknowledged the current version, or
+// when a grace period has passed; it is the only irreversible step of a
+// rotation, so it comes last.
+//
+// Contract:
+//
+//   - Deactivate is idempotent: it may be called any number of times with
+//     the same request (the gate calls it again after a crash between
+//     revoking and recording), and a call that finds the previous
+//     credential revoked already succeeds with [AlreadyInactive].
+//   - It must do nothing, and return [NothingToRevoke], when the previous
+//     and the current secret name the same principal.
+//   - It must never touch the current principal: whatever it revokes, the
+//     current credential still logs in afterwards.
+//   - It revokes the credential for new logins or calls; it need not end
+//     sessions already open with it (they drain on their own).
+//   - A secret it cannot act on is an [*InputError] naming the field; no
+//     error names a value.
+type Deactivator interface {
+	Deactivate(ctx context.Context, req DeactivateRequest) (DeactivateResponse, error)
+}
+
+// DeactivateRequest asks to revoke the previous credential.
+type DeactivateRequest struct {
+	// SecretID is the ARN or name of the secret.
+	SecretID string
+	// Current is the AWSCURRENT value; it is never revoked.
+	Current []byte
+	// Previous is the AWSPREVIOUS value, whose credential is revoked.
+	Previous []byte
+	// Secrets reads other secrets (the master secret).
+	Secrets SecretReader
+	// Log masks every secret value the caller has seen; nil discards.
+	Log *slog.Logger
+}
+
+// DeactivateResponse says what Deactivate did.
+type DeactivateResponse struct {
+	Outcome DeactivateOutcome
+}
+
+// DeactivateOutcome says what a Deactivate call found and did.
+type DeactivateOutcome string
+
+// Outcomes of [Deactivator.Deactivate].
+const (
+	// Deactivated: this call revoked the previous credential.
+	Deactivated DeactivateOutcome = "deactivated"
+	// AlreadyInactive: the previous credential was revoked already (a
+	// repeated call), or no longer works for another reason; nothing
+	// changed.
+	AlreadyInactive DeactivateOutcome = "already-inactive"
+	// NothingToRevoke: previous and current name the same principal;
+	// nothing changed.
+	NothingToRevoke DeactivateOutcome = "nothing-to-revoke"
+)

@@ -17,6 +17,20 @@
 //     current user, on every rotation, so the two never drift apart. The
 //     current user keeps working until the next rotation.
 //
+// # Deactivation
+//
+// With [Options.LockIdleUser], [Rotator.Deactivator] returns the
+// [rotators.Deactivator] the deactivation gate (shared/deactivation) calls
+// once consumers have moved on: it locks the idle user of the pair with
+// ALTER ROLE ... NOLOGIN through the master secret. Sessions already open
+// are not terminated; they drain on their own. It does nothing when the
+// previous and current secrets name the same user, leaves alone a user
+// whose password a later rotation has changed already, and never touches
+// the current user. The next rotation's Set re-enables the user (its ALTER
+// ROLE says WITH LOGIN). A locked user's login fails with SQLSTATE 28000,
+// matched by [ErrLoginRefused]. A single user has nothing to revoke: its
+// old password stopped working at Set, so it has no Deactivator.
+//
 // # Passwords never travel in plain text
 //
 // ALTER ROLE and CREATE ROLE cannot take bind parameters, so a password in

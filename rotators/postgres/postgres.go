@@ -63,7 +63,9 @@ const (
 	sqlAlterRole        = `ALTER ROLE %s WITH LOGIN PASSWORD '%s'`
 	sqlGrantRole        = `GRANT %s TO %s`
 	sqlRevokeRole       = `REVOKE %s FROM %s`
+	sqlLockRole         = `ALTER ROLE %s WITH NOLOGIN`
 	sqlRole             = `SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = $1`
+	sqlRoleCanLogin     = `SELECT rolsuper, rolcanlogin FROM pg_catalog.pg_roles WHERE rolname = $1`
 	sqlMemberships      = `SELECT DISTINCT r.rolname
 FROM pg_catalog.pg_auth_members m
 JOIN pg_catalog.pg_roles r ON r.oid = m.roleid
@@ -84,8 +86,18 @@ const (
 // 28P01).
 var ErrLoginFailed = errors.New("login failed")
 
-// sqlStateInvalidPassword is invalid_password.
-const sqlStateInvalidPassword = "28P01"
+// SQLSTATEs of failed logins: invalid_password, and
+// invalid_authorization_specification, which PostgreSQL sends for a role
+// without LOGIN ("role ... is not permitted to log in").
+const (
+	sqlStateInvalidPassword = "28P01"
+	sqlStateNotPermitted    = "28000"
+)
+
+// ErrLoginRefused is matched (with errors.Is) by an error of a step that
+// could not log in because the role may not log in (SQLSTATE 28000): a
+// user that [Deactivator] locked.
+var ErrLoginRefused = errors.New("login refused: the role may not log in")
 
 // Options configures a [Rotator].
 type Options struct {
@@ -105,6 +117,11 @@ type Options struct {
 	// Tracer, if set, is set on every connection (pgx also uses it as a
 	// pgx.ConnectTracer when it is one).
 	Tracer pgx.QueryTracer
+	// LockIdleUser makes [Rotator.Deactivator] return a deactivator that
+	// locks the idle user of an alternating pair (ALTER ROLE ... NOLOGIN)
+	// once the deactivation gate allows it. The next rotation's Set gives
+	// the user LOGIN back with its new password. Ignored with SingleUser.
+	LockIdleUser bool
 }
 
 // Rotator rotates PostgreSQL passwords. It is safe for concurrent use.
@@ -114,6 +131,7 @@ type Rotator struct {
 	timeout  time.Duration
 	params   map[string]string // session settings of every connection
 	tracer   pgx.QueryTracer
+	lockIdle bool
 }
 
 var _ rotators.Rotator = (*Rotator)(nil)
@@ -125,6 +143,7 @@ func New(opts Options) (*Rotator, error) {
 		roots:    opts.RootCAs,
 		timeout:  opts.ConnectTimeout,
 		tracer:   opts.Tracer,
+		lockIdle: opts.LockIdleUser,
 	}
 	switch r.strategy {
 	case "":
@@ -501,6 +520,9 @@ func (r *Rotator) connect(ctx context.Context, step, role string, s dbsecret.Sec
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == sqlStateInvalidPassword {
 			return nil, fmt.Errorf("postgres: %s: log in as the %s user on %s: %w: %w", step, role, s.Host, ErrLoginFailed, err)
+		}
+		if errors.As(err, &pgErr) && pgErr.Code == sqlStateNotPermitted {
+			return nil, fmt.Errorf("postgres: %s: log in as the %s user on %s: %w: %w", step, role, s.Host, ErrLoginRefused, err)
 		}
 		return nil, fmt.Errorf("postgres: %s: connect as the %s user to %s: %w", step, role, s.Host, err)
 	}

@@ -70,14 +70,23 @@ func TestNew(t *testing.T) {
 }
 
 func TestConformance(t *testing.T) {
-	for _, strategy := range []postgres.Strategy{postgres.SingleUser, postgres.AlternatingUsers} {
-		t.Run(string(strategy), func(t *testing.T) {
-			user := "conf_" + strings.ReplaceAll(string(strategy), "-", "_")
+	for _, tc := range []struct {
+		name string
+		opts postgres.Options
+	}{
+		{"single-user", postgres.Options{Strategy: postgres.SingleUser}},
+		{"alternating-users", postgres.Options{Strategy: postgres.AlternatingUsers}},
+		{"alternating-users-locking", postgres.Options{Strategy: postgres.AlternatingUsers, LockIdleUser: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			user := "conf_" + strings.ReplaceAll(tc.name, "-", "_")
 			group := user + "_readers"
 			pw := newUser(t, srv, user)
 			exec(t, srv, fmt.Sprintf(`CREATE ROLE %s NOLOGIN; GRANT %s TO %s`, group, group, user))
+			r := newRotator(t, tc.opts)
 			rotatortest.Run(t, rotatortest.Harness{
-				Rotator:     newRotator(t, postgres.Options{Strategy: strategy}),
+				Rotator:     r,
+				Deactivator: r.Deactivator(),
 				Current:     encode(t, baseSecret(srv, user, pw)),
 				Secrets:     masterSecrets(t, srv, masterUser, masterPassword),
 				CanLogin:    func(ctx context.Context, s []byte) error { return secretLogin(ctx, srv, s) },

@@ -17,4 +17,11 @@
 // "single-user", and leaves the same state when called twice; Test changes
 // nothing; no error carries a password. A [Harness.State] hook lets the
 // suite compare the target's state before and after each step.
+//
+// A rotator whose strategy revokes the previous credential explicitly sets
+// [Harness.Deactivator]; the suite then deactivates after each rotation and
+// checks the [rotators.Deactivator] contract: idempotent, the previous
+// credential stops logging in, the current one keeps working, nothing
+// happens when previous and current name the same principal, and the next
+// rotation brings the deactivated principal back with its new credential.
 package rotatortest

@@ -35,6 +35,15 @@ type Harness struct {
 	NewPassword func() (string, error)
 	// Timeout bounds the whole run; default 2 minutes.
 	Timeout time.Duration
+	// Deactivator, optional, is the rotator's [rotators.Deactivator]. When
+	// set, the suite deactivates the previous credential after each
+	// rotation (as the deactivation gate does once AWSCURRENT has moved)
+	// and checks the contract: the previous credential no longer logs in,
+	// the current one still does, a second call changes nothing and says
+	// so, a request whose previous and current name the same principal
+	// changes nothing, and the next rotation's Set makes the deactivated
+	// principal log in again with its new credential.
+	Deactivator rotators.Deactivator
 }
 
 // Run runs the conformance suite.
@@ -74,10 +83,58 @@ func (s *suite) run() {
 	}
 
 	first := s.rotate("rotation 1", s.h.Current)
+	s.deactivate("rotation 1", first, s.h.Current)
 	// The second rotation starts from the first one's pending secret, as
 	// after finishSecret; with alternating users it goes back to the first
-	// user.
-	s.rotate("rotation 2", first)
+	// user, which rotation 1's deactivation locked: its Set must make it
+	// log in again.
+	second := s.rotate("rotation 2", first)
+	s.deactivate("rotation 2", second, first)
+}
+
+// deactivate checks the Deactivator contract once current has become
+// AWSCURRENT and previous AWSPREVIOUS.
+func (s *suite) deactivate(name string, current, previous []byte) {
+	t := s.t
+	t.Helper()
+	d := s.h.Deactivator
+	if d == nil {
+		return
+	}
+	name += ": Deactivate"
+	req := rotators.DeactivateRequest{SecretID: s.h.SecretID, Current: current, Previous: previous, Secrets: s.h.Secrets}
+	resp, err := d.Deactivate(s.ctx, req)
+	s.noError(name, err)
+	if resp.Outcome != rotators.Deactivated {
+		t.Errorf("%s: want outcome %q, got %q", name, rotators.Deactivated, resp.Outcome)
+	}
+	if err := s.h.CanLogin(s.ctx, previous); err == nil {
+		t.Errorf("%s: want the previous secret not to log in, got a login", name)
+	} else {
+		s.checkError(name+": login with the previous secret", err)
+	}
+	if err := s.h.CanLogin(s.ctx, current); err != nil {
+		t.Fatalf("%s: want the current secret to keep working, got %v", name, s.scrub(err))
+	}
+	after := s.state(name)
+
+	resp, err = d.Deactivate(s.ctx, req)
+	s.noError(name+" again", err)
+	if resp.Outcome != rotators.AlreadyInactive {
+		t.Errorf("%s again: want outcome %q, got %q", name, rotators.AlreadyInactive, resp.Outcome)
+	}
+	s.sameState(name+" again", after)
+
+	same := rotators.DeactivateRequest{SecretID: s.h.SecretID, Current: current, Previous: current, Secrets: s.h.Secrets}
+	resp, err = d.Deactivate(s.ctx, same)
+	s.noError(name+" with previous = current", err)
+	if resp.Outcome != rotators.NothingToRevoke {
+		t.Errorf("%s with previous = current: want outcome %q, got %q", name, rotators.NothingToRevoke, resp.Outcome)
+	}
+	s.sameState(name+" with previous = current", after)
+	if err := s.h.CanLogin(s.ctx, current); err != nil {
+		t.Fatalf("%s with previous = current: want the current secret to keep working, got %v", name, s.scrub(err))
+	}
 }
 
 // rotate runs Create, Test (must fail), Set, Set, Test from current and

@@ -73,6 +73,10 @@ func (s *Store) Describe(ctx context.Context, secretID string) (secretstore.Desc
 	if out.DeletedDate != nil {
 		return secretstore.Description{}, fmt.Errorf("awssm: describe secret %s: %w: scheduled for deletion", secretID, secretstore.ErrNotFound)
 	}
+	return description(out), nil
+}
+
+func description(out *secretsmanager.DescribeSecretOutput) secretstore.Description {
 	d := secretstore.Description{
 		ARN:             aws.ToString(out.ARN),
 		Name:            aws.ToString(out.Name),
@@ -82,7 +86,7 @@ func (s *Store) Describe(ctx context.Context, secretID string) (secretstore.Desc
 	for id, stages := range out.VersionIdsToStages {
 		d.Versions[id] = append([]string(nil), stages...)
 	}
-	return d, nil
+	return d
 }
 
 // Value returns the value of the version (GetSecretValue by VersionId):

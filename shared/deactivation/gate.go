@@ -1,0 +1,362 @@
+package deactivation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/rotorhq/rotor/events"
+	"github.com/rotorhq/rotor/rotators"
+	"github.com/rotorhq/rotor/shared/metrics"
+	"github.com/rotorhq/rotor/shared/redact"
+	"github.com/rotorhq/rotor/shared/secretstore"
+	"github.com/rotorhq/rotor/shared/secretstore/awssm"
+)
+
+// Store is what the gate needs of Secrets Manager; *awssm.Store has it.
+type Store interface {
+	// Details is DescribeSecret: versions, tags, LastRotatedDate.
+	Details(ctx context.Context, secretID string) (awssm.Details, error)
+	// Value reads a version (GetSecretValue by VersionId).
+	Value(ctx context.Context, secretID, versionID string) ([]byte, error)
+	// CurrentValue reads another secret's AWSCURRENT (the master secret).
+	CurrentValue(ctx context.Context, secretID string) ([]byte, error)
+	// Tag adds or changes tags (TagResource).
+	Tag(ctx context.Context, secretID string, tags map[string]string) error
+	// ListTagged lists the ARNs of secrets with a tag key starting with
+	// the prefix (ListSecrets, filter tag-key).
+	ListTagged(ctx context.Context, keyPrefix string) ([]string, error)
+}
+
+var _ Store = (*awssm.Store)(nil)
+
+// Publisher publishes rotor events; events/publish's Publisher has this
+// method.
+type Publisher interface {
+	Publish(ctx context.Context, evs ...events.Event) error
+}
+
+// Metric name and dimension.
+const (
+	MetricUnacknowledged = "UnacknowledgedConsumers"
+	DimensionSecretName  = "SecretName"
+)
+
+// DefaultGracePeriod is how long after a rotation the gate waits for
+// acknowledgements before it deactivates anyway.
+const DefaultGracePeriod = 24 * time.Hour
+
+// Config configures a [Gate].
+type Config struct {
+	Store     Store
+	Publisher Publisher
+	// Deactivator revokes previous credentials; nil means the rotator has
+	// nothing to revoke (single user), and the gate only records
+	// acknowledgements and reports the metric.
+	Deactivator rotators.Deactivator
+	// Info is the rotator's, for the events' credentialType and strategy.
+	Info rotators.Info
+	// GracePeriod after LastRotatedDate; 0 means [DefaultGracePeriod].
+	GracePeriod time.Duration
+	// Secrets lists the secrets a scheduled sweep evaluates; empty means
+	// every secret with a registration (ListSecrets, tag-key
+	// [ConsumerTagPrefix]).
+	Secrets []string
+	// Metrics receives the UnacknowledgedConsumers metric; nil discards.
+	Metrics *metrics.Emitter
+	// Logger; nil discards. Secret values are masked before it sees them.
+	Logger *slog.Logger
+	// Now is the gate's clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Settings are the gate's environment settings.
+type Settings struct {
+	GracePeriod time.Duration
+	Secrets     []string
+}
+
+// Environment variables of [SettingsFromEnv].
+const (
+	EnvGracePeriod = "ROTOR_GRACE_PERIOD"
+	EnvSecrets     = "ROTOR_GATE_SECRETS"
+)
+
+// SettingsFromEnv reads ROTOR_GRACE_PERIOD (a Go duration such as "24h" or
+// "90m"; default 24h) and ROTOR_GATE_SECRETS (comma-separated secret ARNs or
+// names; default: every secret with a registration). An error names the
+// variable.
+func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
+	s := Settings{GracePeriod: DefaultGracePeriod}
+	if v, ok := lookup(EnvGracePeriod); ok && v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return Settings{}, &FieldError{Field: EnvGracePeriod, Reason: fmt.Sprintf("%q is not a positive duration such as 24h", v)}
+		}
+		s.GracePeriod = d
+	}
+	if v, ok := lookup(EnvSecrets); ok {
+		for _, id := range strings.Split(v, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				s.Secrets = append(s.Secrets, id)
+			}
+		}
+	}
+	return s, nil
+}
+
+// Gate decides when a previous credential may be revoked, and revokes it.
+// It is safe for concurrent use.
+type Gate struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns a gate; Store and Publisher are required.
+func New(cfg Config) (*Gate, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, &FieldError{Field: "Store", Reason: "missing"}
+	case cfg.Publisher == nil:
+		return nil, &FieldError{Field: "Publisher", Reason: "missing"}
+	case cfg.GracePeriod < 0:
+		return nil, &FieldError{Field: "GracePeriod", Reason: "negative"}
+	}
+	if cfg.GracePeriod == 0 {
+		cfg.GracePeriod = DefaultGracePeriod
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.Discard()
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Gate{cfg: cfg, log: log.With("component", "deactivation-gate")}, nil
+}
+
+// Action is what an evaluation did or is waiting for.
+type Action string
+
+// Actions.
+const (
+	// ActionNone: the secret has no AWSPREVIOUS version.
+	ActionNone Action = "none"
+	// ActionAlreadyDone: AWSPREVIOUS was deactivated already.
+	ActionAlreadyDone Action = "already-deactivated"
+	// ActionRotationInProgress: AWSPENDING is on another version than
+	// AWSCURRENT; the gate waits for the rotation to end (its Rotation
+	// Completed event evaluates again).
+	ActionRotationInProgress Action = "rotation-in-progress"
+	// ActionWaiting: consumers have not all acknowledged and the grace
+	// period runs.
+	ActionWaiting Action = "waiting"
+	// ActionDeactivated: every registered consumer acknowledged; the
+	// previous credential was revoked.
+	ActionDeactivated Action = "deactivated"
+	// ActionGraceExpired: the grace period ran out; the previous credential
+	// was revoked before every consumer acknowledged.
+	ActionGraceExpired Action = "grace-expired"
+	// ActionNothingToRevoke: the rotator revokes nothing (no Deactivator,
+	// or previous and current name the same principal).
+	ActionNothingToRevoke Action = "nothing-to-revoke"
+)
+
+// Decision is the result of an evaluation. It names versions and
+// consumers, never a value.
+type Decision struct {
+	SecretARN       string
+	SecretName      string
+	CurrentVersion  string
+	PreviousVersion string
+	Action          Action
+	// Registered and Unacknowledged are sorted consumer names.
+	Registered     []string
+	Unacknowledged []string
+	// GraceEnds is when the grace period ends; zero when the secret has no
+	// LastRotatedDate.
+	GraceEnds time.Time
+}
+
+// Evaluate decides for one secret and acts on the decision: it deactivates
+// the AWSPREVIOUS credential when every registered consumer has
+// acknowledged AWSCURRENT, or when the grace period since LastRotatedDate
+// has passed. Every evaluation emits the UnacknowledgedConsumers metric.
+// Evaluate is idempotent and safe to crash anywhere: it revokes before it
+// records, so a crash in between repeats an idempotent revocation.
+func (g *Gate) Evaluate(ctx context.Context, secretID string) (Decision, error) {
+	d, err := g.cfg.Store.Details(ctx, secretID)
+	if err != nil {
+		return Decision{}, &EvaluateError{SecretID: secretID, Phase: "describe", Err: err}
+	}
+	return g.evaluate(ctx, secretID, d)
+}
+
+func (g *Gate) evaluate(ctx context.Context, secretID string, d awssm.Details) (Decision, error) {
+	scrub := redact.New()
+	log := slog.New(redact.NewHandler(g.log.Handler(), scrub)).With("secret", d.Name)
+	fail := func(phase string, err error) (Decision, error) {
+		return Decision{}, scrub.Error(&EvaluateError{SecretID: secretID, Phase: phase, Err: err})
+	}
+	cur, ok := d.VersionWithStage(secretstore.Current)
+	if !ok {
+		return fail("describe", ErrNoCurrent)
+	}
+	registered, invalid := Registered(d.Tags)
+	if len(invalid) > 0 {
+		log.WarnContext(ctx, "tags that are not valid registrations are ignored", "tags", invalid)
+	}
+	dec := Decision{
+		SecretARN: d.ARN, SecretName: d.Name, CurrentVersion: cur,
+		Registered: registered, Unacknowledged: unacknowledged(d.Tags, registered, cur),
+	}
+	if !d.LastRotated.IsZero() {
+		dec.GraceEnds = d.LastRotated.Add(g.cfg.GracePeriod)
+	}
+	if err := g.cfg.Metrics.Emit(MetricUnacknowledged, float64(len(dec.Unacknowledged)), metrics.Count,
+		map[string]string{DimensionSecretName: d.Name}); err != nil {
+		log.WarnContext(ctx, "could not emit the metric", "metric", MetricUnacknowledged, "error", err)
+	}
+	prev, ok := d.VersionWithStage(secretstore.Previous)
+	dec.PreviousVersion = prev
+	log = log.With("current_version", cur, "previous_version", prev)
+	switch {
+	case !ok:
+		dec.Action = ActionNone
+	case d.Tags[DeactivatedTag] == prev:
+		dec.Action = ActionAlreadyDone
+	case g.rotating(d, cur):
+		dec.Action = ActionRotationInProgress
+	case g.cfg.Deactivator == nil:
+		dec.Action = ActionNothingToRevoke
+	case len(registered) > 0 && len(dec.Unacknowledged) == 0:
+		dec.Action = ActionDeactivated
+	case !dec.GraceEnds.IsZero() && !g.cfg.Now().Before(dec.GraceEnds):
+		dec.Action = ActionGraceExpired
+	default:
+		dec.Action = ActionWaiting
+	}
+	attrs := []any{"action", string(dec.Action), "registered", len(registered), "unacknowledged", dec.Unacknowledged}
+	switch dec.Action {
+	case ActionNone, ActionAlreadyDone:
+		log.DebugContext(ctx, "nothing to deactivate", attrs...)
+		return dec, nil
+	case ActionRotationInProgress:
+		log.InfoContext(ctx, "a rotation is in progress; deactivation waits for it to complete", attrs...)
+		return dec, nil
+	case ActionWaiting:
+		if len(registered) == 0 {
+			log.InfoContext(ctx, "no consumer is registered; waiting for the grace period", append(attrs, "grace_ends", dec.GraceEnds)...)
+		} else {
+			log.InfoContext(ctx, "waiting for acknowledgements", append(attrs, "grace_ends", dec.GraceEnds)...)
+		}
+		return dec, nil
+	case ActionNothingToRevoke:
+		log.InfoContext(ctx, "nothing to revoke: the rotator's strategy has no previous credential to deactivate (the old password stopped working when it was changed)",
+			append(attrs, "strategy", g.cfg.Info.Strategy)...)
+		if err := g.cfg.Store.Tag(ctx, secretID, map[string]string{DeactivatedTag: prev}); err != nil {
+			return fail("tag", err)
+		}
+		return dec, nil
+	}
+
+	// Deactivate, then publish, then record: a crash before the record
+	// repeats the (idempotent) revocation and the event, never loses them.
+	curValue, err := g.cfg.Store.Value(ctx, secretID, cur)
+	if err != nil {
+		return fail("read", err)
+	}
+	scrub.AddSecretJSON(curValue)
+	prevValue, err := g.cfg.Store.Value(ctx, secretID, prev)
+	if err != nil {
+		return fail("read", err)
+	}
+	scrub.AddSecretJSON(prevValue)
+	resp, err := g.cfg.Deactivator.Deactivate(ctx, rotators.DeactivateRequest{
+		SecretID: secretID, Current: curValue, Previous: prevValue,
+		Secrets: secretReader{g.cfg.Store, scrub}, Log: log,
+	})
+	if err != nil {
+		return fail("deactivate", err)
+	}
+	if resp.Outcome == rotators.NothingToRevoke {
+		dec.Action = ActionNothingToRevoke
+		log.InfoContext(ctx, "nothing to revoke: the previous and the current secret name the same principal", attrs...)
+	} else {
+		outcome := events.OutcomeSucceeded
+		if dec.Action == ActionGraceExpired {
+			outcome = events.OutcomeGraceExpired
+			log.WarnContext(ctx, "grace period expired: deactivating before every consumer acknowledged",
+				append(attrs, "grace_ends", dec.GraceEnds, "missing_consumers", dec.Unacknowledged)...)
+		}
+		if err := g.cfg.Publisher.Publish(ctx, g.event(d, dec, outcome)); err != nil {
+			return fail("publish", err)
+		}
+	}
+	if err := g.cfg.Store.Tag(ctx, secretID, map[string]string{DeactivatedTag: prev}); err != nil {
+		return fail("tag", err)
+	}
+	log.InfoContext(ctx, "previous credential deactivated", append(attrs, "rotator_outcome", string(resp.Outcome))...)
+	return dec, nil
+}
+
+// rotating reports whether a rotation is under way: AWSPENDING on a
+// version other than AWSCURRENT. Revoking then could lock the user the
+// rotation is about to make current.
+func (g *Gate) rotating(d awssm.Details, cur string) bool {
+	pending, ok := d.VersionWithStage(secretstore.Pending)
+	return ok && pending != cur
+}
+
+// event builds the Credential Deactivated event.
+func (g *Gate) event(d awssm.Details, dec Decision, outcome events.Outcome) events.Event {
+	account, region := arnParts(d.ARN)
+	now := g.cfg.Now().UTC()
+	detail := events.Detail{
+		SchemaVersion: events.SchemaVersion,
+		SecretArn:     d.ARN, SecretName: d.Name, Account: account, Region: region,
+		CredentialType: g.cfg.Info.Type, Strategy: g.cfg.Info.Strategy,
+		Phase:     events.PhaseDeactivate,
+		VersionID: dec.CurrentVersion, PreviousVersionID: dec.PreviousVersion,
+		Outcome: outcome, Time: now,
+	}
+	if outcome == events.OutcomeGraceExpired {
+		detail.Unacknowledged = dec.Unacknowledged
+	}
+	return events.Event{DetailType: events.CredentialDeactivated, Account: account, Region: region, Time: now, Detail: detail}
+}
+
+// arnParts returns the account and region of an ARN
+// (arn:partition:service:region:account:...).
+func arnParts(arn string) (account, region string) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return "", ""
+	}
+	return parts[4], parts[3]
+}
+
+// secretReader reads the master secret for the Deactivator and registers
+// its value with the scrubber.
+type secretReader struct {
+	store Store
+	scrub *redact.Scrubber
+}
+
+func (r secretReader) CurrentValue(ctx context.Context, secretID string) ([]byte, error) {
+	v, err := r.store.CurrentValue(ctx, secretID)
+	if errors.Is(err, secretstore.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %w", rotators.ErrSecretNotFound, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.scrub.AddSecretJSON(v)
+	return v, nil
+}

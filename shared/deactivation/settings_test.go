@@ -1,0 +1,46 @@
+package deactivation_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rotorhq/rotor/shared/deactivation"
+)
+
+func TestSettingsFromEnv(t *testing.T) {
+	base := map[string]string{deactivation.EnvGracePeriod: "90m", deactivation.EnvSecrets: "app/a, arn:aws:secretsmanager:us-east-1:123456789012:secret:app/b-x1,,"}
+	tests := []struct {
+		name      string
+		tweak     func(env map[string]string)
+		want      deactivation.Settings
+		wantField string
+	}{
+		{name: "baseline", tweak: func(map[string]string) {},
+			want: deactivation.Settings{GracePeriod: 90 * time.Minute, Secrets: []string{"app/a", "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/b-x1"}}},
+		{name: "defaults", tweak: func(env map[string]string) { clear(env) }, want: deactivation.Settings{GracePeriod: deactivation.DefaultGracePeriod}},
+		{name: "grace not a duration", tweak: func(env map[string]string) { env[deactivation.EnvGracePeriod] = "1 day" }, wantField: deactivation.EnvGracePeriod},
+		{name: "grace negative", tweak: func(env map[string]string) { env[deactivation.EnvGracePeriod] = "-1h" }, wantField: deactivation.EnvGracePeriod},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range base {
+				env[k] = v
+			}
+			tt.tweak(env)
+			got, err := deactivation.SettingsFromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+			if tt.wantField != "" {
+				var fe *deactivation.FieldError
+				if !errors.As(err, &fe) || fe.Field != tt.wantField {
+					t.Fatalf("want a FieldError naming %s, got %v", tt.wantField, err)
+				}
+				return
+			}
+			if err != nil || got.GracePeriod != tt.want.GracePeriod || !slices.Equal(got.Secrets, tt.want.Secrets) {
+				t.Fatalf("want %+v, got %+v (%v)", tt.want, got, err)
+			}
+		})
+	}
+}

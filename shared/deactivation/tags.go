@@ -1,0 +1,103 @@
+package deactivation
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Tag keys the gate reads and writes on a secret.
+const (
+	// ConsumerTagPrefix starts the key of a registration:
+	// "rotor:consumer:<name>"; the value is free (the queue, "lambda").
+	ConsumerTagPrefix = "rotor:consumer:"
+	// AckTagPrefix starts the key of an acknowledgement:
+	// "rotor:ack:<name>" = the version id the consumer uses.
+	AckTagPrefix = "rotor:ack:"
+	// DeactivatedTag holds the version id whose credential the gate has
+	// deactivated last.
+	DeactivatedTag = "rotor:deactivated"
+)
+
+// Limits of Secrets Manager's tags (TagResource, API reference: Tag).
+const (
+	// MaxTags is the number of tags a secret may carry; registrations and
+	// acknowledgements share it with every other tag of the secret.
+	MaxTags = 50
+	// maxTagKeyLen and maxTagValueLen are the key and value lengths the API
+	// accepts, in Unicode characters.
+	maxTagKeyLen   = 128
+	maxTagValueLen = 256
+	// MaxConsumerNameLen keeps "rotor:consumer:<name>", the longer of the
+	// two keys a name makes, within maxTagKeyLen.
+	MaxConsumerNameLen = maxTagKeyLen - len(ConsumerTagPrefix)
+)
+
+// consumerNameChars are the characters allowed in a consumer name: those
+// Secrets Manager allows in tags everywhere ("letters, spaces, and numbers
+// representable in UTF-8, plus + - = . _ : / @"), narrowed to ASCII, which
+// ListSecrets' filter values also require, and without the space, which
+// would read badly in logs, metrics and events.
+const consumerNameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-=._:/@"
+
+// ValidateConsumerName checks a consumer name against the tag rules. The
+// error names the field (field is "consumer" for an event's detail).
+func ValidateConsumerName(field, name string) error {
+	switch {
+	case name == "":
+		return &FieldError{Field: field, Reason: "missing"}
+	case len(name) > MaxConsumerNameLen:
+		return &FieldError{Field: field, Reason: fmt.Sprintf("longer than %d characters", MaxConsumerNameLen)}
+	case strings.HasPrefix(strings.ToLower(name), "aws:"):
+		return &FieldError{Field: field, Reason: `starts with "aws:", which AWS reserves`}
+	}
+	if i := strings.IndexFunc(name, func(r rune) bool { return !strings.ContainsRune(consumerNameChars, r) }); i >= 0 {
+		return &FieldError{Field: field, Reason: fmt.Sprintf("character %d is not a letter, a digit or one of + - = . _ : / @", i+1)}
+	}
+	return nil
+}
+
+// validateVersionID checks a version id that becomes a tag value.
+func validateVersionID(field, id string) error {
+	switch {
+	case id == "":
+		return &FieldError{Field: field, Reason: "missing"}
+	case len(id) > maxTagValueLen:
+		return &FieldError{Field: field, Reason: fmt.Sprintf("longer than %d characters", maxTagValueLen)}
+	}
+	if i := strings.IndexFunc(id, func(r rune) bool { return !strings.ContainsRune(consumerNameChars, r) }); i >= 0 {
+		return &FieldError{Field: field, Reason: fmt.Sprintf("character %d is not a letter, a digit or one of + - = . _ : / @", i+1)}
+	}
+	return nil
+}
+
+// Registered returns the names of the consumers registered in tags, sorted.
+// A tag whose name breaks the rules is not a registration; it is returned
+// in invalid so the caller can log it.
+func Registered(tags map[string]string) (names, invalid []string) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		name, ok := strings.CutPrefix(k, ConsumerTagPrefix)
+		if !ok {
+			continue
+		}
+		if ValidateConsumerName("tag", name) != nil {
+			invalid = append(invalid, k)
+			continue
+		}
+		names = append(names, name)
+	}
+	return names, invalid
+}
+
+// unacknowledged returns the registered consumers whose acknowledgement is
+// not version.
+func unacknowledged(tags map[string]string, registered []string, version string) []string {
+	var out []string
+	for _, n := range registered {
+		if tags[AckTagPrefix+n] != version {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -1,0 +1,110 @@
+package awssm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/rotorhq/rotor/shared/secretstore"
+)
+
+// TagAPI is the part of *secretsmanager.Client that [Store.Tag] and
+// [Store.ListTagged] use beyond [API], with the SDK's signatures. It is
+// separate from API so that a rotation function's client (and the fakes of
+// its tests) need not have it; *secretsmanager.Client has both.
+type TagAPI interface {
+	TagResource(ctx context.Context, params *secretsmanager.TagResourceInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.TagResourceOutput, error)
+	ListSecrets(ctx context.Context, params *secretsmanager.ListSecretsInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error)
+}
+
+var _ TagAPI = (*secretsmanager.Client)(nil)
+
+// ErrNoTagAPI is returned by [Store.Tag] and [Store.ListTagged] when the
+// store's client does not implement [TagAPI].
+var ErrNoTagAPI = errors.New("awssm: the client does not implement TagResource and ListSecrets")
+
+// Details is DescribeSecret's answer with what the deactivation gate reads
+// beyond [secretstore.Description]: the tags and when the last rotation
+// finished. Tags are metadata, never secret values.
+type Details struct {
+	secretstore.Description
+	// Tags maps each tag key to its value.
+	Tags map[string]string
+	// LastRotated is DescribeSecret's LastRotatedDate; zero when the secret
+	// was never rotated.
+	LastRotated time.Time
+}
+
+// Details describes the secret (DescribeSecret) with its tags and
+// LastRotatedDate. A secret that does not exist, or is scheduled for
+// deletion, is [secretstore.ErrNotFound].
+func (s *Store) Details(ctx context.Context, secretID string) (Details, error) {
+	out, err := s.api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(secretID)})
+	if err != nil {
+		return Details{}, wrap(err, "describe secret %s", secretID)
+	}
+	if out.DeletedDate != nil {
+		return Details{}, fmt.Errorf("awssm: describe secret %s: %w: scheduled for deletion", secretID, secretstore.ErrNotFound)
+	}
+	d := Details{Description: description(out), Tags: make(map[string]string, len(out.Tags))}
+	for _, t := range out.Tags {
+		d.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	if out.LastRotatedDate != nil {
+		d.LastRotated = out.LastRotatedDate.UTC()
+	}
+	return d, nil
+}
+
+// Tag adds tags to the secret, or changes the values of keys it has
+// (TagResource, which is idempotent). Keys are sent in sorted order.
+func (s *Store) Tag(ctx context.Context, secretID string, tags map[string]string) error {
+	api, ok := s.api.(TagAPI)
+	if !ok {
+		return ErrNoTagAPI
+	}
+	in := &secretsmanager.TagResourceInput{SecretId: aws.String(secretID)}
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		in.Tags = append(in.Tags, types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	if _, err := api.TagResource(ctx, in); err != nil {
+		return wrap(err, "tag secret %s", secretID)
+	}
+	return nil
+}
+
+// ListTagged returns the ARNs of the secrets that have a tag whose key
+// starts with keyPrefix (ListSecrets with the tag-key filter, which matches
+// prefixes, every page), secrets scheduled for deletion excluded.
+func (s *Store) ListTagged(ctx context.Context, keyPrefix string) ([]string, error) {
+	api, ok := s.api.(TagAPI)
+	if !ok {
+		return nil, ErrNoTagAPI
+	}
+	in := &secretsmanager.ListSecretsInput{
+		Filters: []types.Filter{{Key: types.FilterNameStringTypeTagKey, Values: []string{keyPrefix}}},
+	}
+	var arns []string
+	for {
+		out, err := api.ListSecrets(ctx, in)
+		if err != nil {
+			return nil, wrap(err, "list secrets with tag key %s", keyPrefix)
+		}
+		for _, e := range out.SecretList {
+			if e.DeletedDate == nil {
+				arns = append(arns, aws.ToString(e.ARN))
+			}
+		}
+		if aws.ToString(out.NextToken) == "" {
+			return arns, nil
+		}
+		in.NextToken = out.NextToken
+	}
+}
