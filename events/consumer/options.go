@@ -95,16 +95,6 @@ var (
 	ErrNoValue = errors.New("consumer: the version has no value")
 )
 
-// consumerNameChars are the characters of a consumer name: the tag rules of
-// shared/deactivation.ValidateConsumerName, which the gate applies to the
-// acknowledgements it records (not imported: it would pull the rotators
-// into every consumer).
-const consumerNameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-=._:/@"
-
-// maxConsumerNameLen is deactivation.MaxConsumerNameLen: 128 minus
-// len("rotor:consumer:").
-const maxConsumerNameLen = 113
-
 // withDefaults validates opts and fills in the defaults.
 func (o Options) withDefaults() (Options, error) {
 	bad := func(field, reason string) (Options, error) {
@@ -117,10 +107,6 @@ func (o Options) withDefaults() (Options, error) {
 		return bad("Consumer", "missing (required when Publisher is set)")
 	case o.AcknowledgeOnStart && o.Publisher == nil:
 		return bad("AcknowledgeOnStart", "set without a Publisher")
-	case len(o.Consumer) > maxConsumerNameLen:
-		return bad("Consumer", fmt.Sprintf("longer than %d characters", maxConsumerNameLen))
-	case strings.HasPrefix(strings.ToLower(o.Consumer), "aws:"):
-		return bad("Consumer", `starts with "aws:", which AWS reserves`)
 	case o.TTL < 0:
 		return bad("TTL", fmt.Sprintf("want a positive duration, got %v", o.TTL))
 	case o.Jitter < 0 || o.Jitter >= 1:
@@ -130,8 +116,10 @@ func (o Options) withDefaults() (Options, error) {
 	case o.RefreshTimeout < 0:
 		return bad("RefreshTimeout", fmt.Sprintf("want a positive duration, got %v", o.RefreshTimeout))
 	}
-	if i := strings.IndexFunc(o.Consumer, func(r rune) bool { return !strings.ContainsRune(consumerNameChars, r) }); i >= 0 {
-		return bad("Consumer", fmt.Sprintf("character %d is not a letter, a digit or one of + - = . _ : / @", i+1))
+	if o.Consumer != "" {
+		if err := events.CheckConsumerName(o.Consumer); err != nil {
+			return bad("Consumer", err.Error())
+		}
 	}
 	if o.TTL == 0 {
 		o.TTL = DefaultTTL

@@ -5,13 +5,15 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/rotorhq/rotor/events"
 )
 
 // Tag keys the gate reads and writes on a secret.
 const (
 	// ConsumerTagPrefix starts the key of a registration:
 	// "rotor:consumer:<name>"; the value is free (the queue, "lambda").
-	ConsumerTagPrefix = "rotor:consumer:"
+	ConsumerTagPrefix = events.ConsumerTagPrefix
 	// AckTagPrefix starts the key of an acknowledgement:
 	// "rotor:ack:<name>" = the version id the consumer uses.
 	AckTagPrefix = "rotor:ack:"
@@ -31,29 +33,15 @@ const (
 	maxTagValueLen = 256
 	// MaxConsumerNameLen keeps "rotor:consumer:<name>", the longer of the
 	// two keys a name makes, within maxTagKeyLen.
-	MaxConsumerNameLen = maxTagKeyLen - len(ConsumerTagPrefix)
+	MaxConsumerNameLen = events.MaxConsumerNameLen
 )
 
-// consumerNameChars are the characters allowed in a consumer name: those
-// Secrets Manager allows in tags everywhere ("letters, spaces, and numbers
-// representable in UTF-8, plus + - = . _ : / @"), narrowed to ASCII, which
-// ListSecrets' filter values also require, and without the space, which
-// would read badly in logs, metrics and events.
-const consumerNameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-=._:/@"
-
-// ValidateConsumerName checks a consumer name against the tag rules. The
-// error names the field (field is "consumer" for an event's detail).
+// ValidateConsumerName checks a consumer name against the tag rules
+// ([events.CheckConsumerName]). The error names the field (field is
+// "consumer" for an event's detail).
 func ValidateConsumerName(field, name string) error {
-	switch {
-	case name == "":
-		return &FieldError{Field: field, Reason: "missing"}
-	case len(name) > MaxConsumerNameLen:
-		return &FieldError{Field: field, Reason: fmt.Sprintf("longer than %d characters", MaxConsumerNameLen)}
-	case strings.HasPrefix(strings.ToLower(name), "aws:"):
-		return &FieldError{Field: field, Reason: `starts with "aws:", which AWS reserves`}
-	}
-	if i := strings.IndexFunc(name, func(r rune) bool { return !strings.ContainsRune(consumerNameChars, r) }); i >= 0 {
-		return &FieldError{Field: field, Reason: fmt.Sprintf("character %d is not a letter, a digit or one of + - = . _ : / @", i+1)}
+	if err := events.CheckConsumerName(name); err != nil {
+		return &FieldError{Field: field, Reason: err.Error()}
 	}
 	return nil
 }
@@ -66,8 +54,8 @@ func validateVersionID(field, id string) error {
 	case len(id) > maxTagValueLen:
 		return &FieldError{Field: field, Reason: fmt.Sprintf("longer than %d characters", maxTagValueLen)}
 	}
-	if i := strings.IndexFunc(id, func(r rune) bool { return !strings.ContainsRune(consumerNameChars, r) }); i >= 0 {
-		return &FieldError{Field: field, Reason: fmt.Sprintf("character %d is not a letter, a digit or one of + - = . _ : / @", i+1)}
+	if err := events.CheckTagChars(id); err != nil {
+		return &FieldError{Field: field, Reason: err.Error()}
 	}
 	return nil
 }
