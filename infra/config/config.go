@@ -89,6 +89,14 @@ type Rotator struct {
 	TimeoutSeconds *int `json:"timeoutSeconds,omitempty"`
 	// Tracing turns on AWS X-Ray active tracing.
 	Tracing bool `json:"tracing,omitempty"`
+	// GracePeriod is how long after a rotation the deactivation gate waits
+	// for every consumer's acknowledgement before it deactivates the previous
+	// credential anyway: a Go duration from 5m to 720h; default "24h".
+	GracePeriod string `json:"gracePeriod,omitempty"`
+	// LockIdleUser makes the gate lock the idle user of alternating users
+	// (ALTER ROLE ... NOLOGIN) once every consumer has acknowledged, or the
+	// grace period has passed. Only with strategy alternating-users.
+	LockIdleUser bool `json:"lockIdleUser,omitempty"`
 	// VPC places the function in the database's VPC. Optional.
 	VPC *VPC `json:"vpc,omitempty"`
 }

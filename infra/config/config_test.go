@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"regexp"
 	"strconv"
@@ -117,6 +118,10 @@ func TestDefaults(t *testing.T) {
 		{"ssl", *e.Secrets[0].Database.SSL, true},
 		{"audit.busName", f.Audit.BusName, DefaultAuditBusName},
 		{"pipeline.branch", f.Pipeline.Branch, DefaultPipelineBranch},
+		{"gracePeriod", r.GracePeriod, DefaultGracePeriod},
+		{"lockIdleUser", r.LockIdleUser, false},
+		{"prod gracePeriod", f.Environments[2].Rotators[0].GracePeriod, "12h"},
+		{"prod lockIdleUser", f.Environments[2].Rotators[0].LockIdleUser, true},
 		{"consumer busName", f.Environments[2].Consumers[2].BusName, DefaultConsumerBusName},
 		{"consumer region", f.Environments[2].Consumers[2].Region, f.Environments[2].Region},
 	} {
@@ -161,6 +166,14 @@ func TestBadConfiguration(t *testing.T) {
 		{"bad log level", []tweak{{"environments[0].rotators[0].logLevel", "trace"}}, "environments[0].rotators[0].logLevel", "not one of"},
 		{"bad log retention", []tweak{{"environments[0].rotators[0].logRetentionDays", json.Number("10")}}, "environments[0].rotators[0].logRetentionDays", "retention"},
 		{"zero concurrency", []tweak{{"environments[0].rotators[0].reservedConcurrency", json.Number("0")}}, "environments[0].rotators[0].reservedConcurrency", "out of range"},
+		{"grace period not a duration", []tweak{{"environments[2].rotators[0].gracePeriod", "1 day"}}, "environments[2].rotators[0].gracePeriod", "not a Go duration"},
+		{"grace period too short", []tweak{{"environments[2].rotators[0].gracePeriod", "4m59s"}}, "environments[2].rotators[0].gracePeriod", "out of range 5m to 720h"},
+		{"grace period too long", []tweak{{"environments[2].rotators[0].gracePeriod", "721h"}}, "environments[2].rotators[0].gracePeriod", "out of range 5m to 720h"},
+		{"grace period negative", []tweak{{"environments[0].rotators[0].gracePeriod", "-24h"}}, "environments[0].rotators[0].gracePeriod", "out of range"},
+		{"grace period a number", []tweak{{"environments[2].rotators[0].gracePeriod", json.Number("24")}}, "environments[2].rotators[0].gracePeriod", "want a string"},
+		{"lock idle user a string", []tweak{{"environments[2].rotators[0].lockIdleUser", "true"}}, "environments[2].rotators[0].lockIdleUser", "want true or false"},
+		{"lock idle user of a single user", []tweak{{"environments[2].rotators[1].lockIdleUser", true}}, "environments[2].rotators[1].lockIdleUser", "only with strategy alternating-users"},
+		{"secret named like the fingerprint key", []tweak{{"environments[2].secrets[2].name", "rotor/prod/fingerprint-key"}}, "environments[2].secrets[2].name", "fingerprint key"},
 		{"long timeout", []tweak{{"environments[0].rotators[0].timeoutSeconds", json.Number("901")}}, "environments[0].rotators[0].timeoutSeconds", "out of range"},
 		{"bad vpc id", []tweak{{"environments[0].rotators[0].vpc.vpcId", "vpc1"}}, "environments[0].rotators[0].vpc.vpcId", "VPC ID"},
 		{"subnets and zones differ", []tweak{{"environments[0].rotators[0].vpc.subnetIds", []any{"subnet-0a1b2c3d4e5f60011"}}}, "environments[0].rotators[0].vpc.subnetIds", "one subnet per availability zone"},
@@ -296,5 +309,40 @@ func TestPipeline(t *testing.T) {
 		if _, err := parseMap(t, m); err != nil {
 			t.Errorf("%s %q: want valid, got:\n%v", tw.path, tw.value, err)
 		}
+	}
+}
+
+// The names of one rotator's secrets become its ROTOR_GATE_SECRETS; the
+// secret whose name takes the list past the budget is named, once.
+func TestGateSecretsBudget(t *testing.T) {
+	m := baseline(t)
+	env := m["environments"].([]any)[2].(map[string]any)
+	secrets := env["secrets"].([]any)
+	// reports (20 characters) and five names of 495: the fifth passes 2048.
+	for i := range 5 {
+		s := map[string]any{}
+		for k, v := range secrets[2].(map[string]any) {
+			s[k] = v
+		}
+		s["name"] = fmt.Sprintf("app/%s%d", strings.Repeat("r", 490), i)
+		secrets = append(secrets, s)
+	}
+	env["secrets"] = secrets
+	_, err := parseMap(t, m)
+	errs := AsErrors(err)
+	var got []string
+	for _, fe := range errs {
+		if strings.Contains(fe.Msg, "ROTOR_GATE_SECRETS") {
+			got = append(got, fe.Path)
+		}
+	}
+	if len(got) != 1 || got[0] != "environments[2].secrets[7].name" {
+		t.Fatalf("want one ROTOR_GATE_SECRETS error at environments[2].secrets[7].name, got %v (all: %v)", got, err)
+	}
+
+	// Four of them fit.
+	env["secrets"] = secrets[:7]
+	if _, err := parseMap(t, m); err != nil {
+		t.Fatalf("want %d characters of names valid, got:\n%v", 20+4*496, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Defaults, applied after validation.
@@ -25,7 +26,25 @@ const (
 	DefaultPostgresPort        = 5432
 	DefaultConsumerBusName     = "default"
 	DefaultPipelineBranch      = "main"
+	DefaultGracePeriod         = "24h"
 )
+
+// The deactivation gate's grace period: at least the gate's hourly sweep
+// and a few minutes for consumers to act, at most a month.
+const (
+	MinGracePeriod = 5 * time.Minute
+	MaxGracePeriod = 720 * time.Hour
+)
+
+// MaxGateSecretsLength bounds the names of one rotator's secrets, joined by
+// commas: they are the function's ROTOR_GATE_SECRETS, and Lambda allows 4 KB
+// for all of a function's environment (rotor.MaxGateSecretsLength).
+const MaxGateSecretsLength = 2048
+
+// FingerprintKeyName is the name of an environment's fingerprint key secret.
+func FingerprintKeyName(environment string) string {
+	return "rotor/" + environment + "/fingerprint-key"
+}
 
 // RetentionDays are the values CloudWatch Logs accepts for a log group's
 // retention.
@@ -220,6 +239,8 @@ func (c *checker) validateEnvironment(e *Environment, p string, secretHomes map[
 		c.add(p+".secrets", "at least one secret is required")
 	}
 	secrets := map[string]bool{}
+	// gateSecrets adds up, per rotator, the length of ROTOR_GATE_SECRETS.
+	gateSecrets := map[string]int{}
 	for i := range e.Secrets {
 		s := &e.Secrets[i]
 		sp := fmt.Sprintf("%s.secrets[%d]", p, i)
@@ -236,6 +257,20 @@ func (c *checker) validateEnvironment(e *Environment, p string, secretHomes map[
 				c.add(sp+".name", "%q is also a secret of environment %q in the same account and region", s.Name, other)
 			}
 			secretHomes[home] = e.Name
+			if s.Name == FingerprintKeyName(e.Name) {
+				c.add(sp+".name", "%q is the environment's fingerprint key", s.Name)
+			}
+			if r := rotators[s.Rotator]; r != nil {
+				n := gateSecrets[s.Rotator]
+				if n > 0 {
+					n++ // the comma
+				}
+				n += len(s.Name)
+				if n > MaxGateSecretsLength && gateSecrets[s.Rotator] <= MaxGateSecretsLength {
+					c.add(sp+".name", "the names of rotator %q's secrets, its ROTOR_GATE_SECRETS, pass %d characters here: give some of them another rotator", s.Rotator, MaxGateSecretsLength)
+				}
+				gateSecrets[s.Rotator] = n
+			}
 		}
 		c.validateSecret(s, sp, e, rotators)
 	}
@@ -270,6 +305,16 @@ func (c *checker) validateRotator(r *Rotator, p string) {
 	c.retention(p+".logRetentionDays", r.LogRetentionDays)
 	c.intRange(p+".reservedConcurrency", r.ReservedConcurrency, 1, 1000)
 	c.intRange(p+".timeoutSeconds", r.TimeoutSeconds, 5, 900)
+	if r.GracePeriod != "" {
+		if d, err := time.ParseDuration(r.GracePeriod); err != nil {
+			c.add(p+".gracePeriod", "%q is not a Go duration such as 24h or 90m", r.GracePeriod)
+		} else if d < MinGracePeriod || d > MaxGracePeriod {
+			c.add(p+".gracePeriod", "%s is out of range %s to %s", r.GracePeriod, "5m", "720h")
+		}
+	}
+	if r.LockIdleUser && r.Strategy != "" && r.Strategy != "alternating-users" {
+		c.add(p+".lockIdleUser", "only with strategy alternating-users (a single user has no idle user to lock)")
+	}
 	if v := r.VPC; v != nil {
 		vp := p + ".vpc"
 		c.match(vp+".vpcId", v.VpcID, reVpcID, "a VPC ID (vpc-...)")
@@ -515,6 +560,7 @@ func (f *File) applyDefaults() {
 			r.LogRetentionDays = orDefault(r.LogRetentionDays, DefaultLogRetentionDays)
 			r.ReservedConcurrency = orDefault(r.ReservedConcurrency, DefaultReservedConcurrency)
 			r.TimeoutSeconds = orDefault(r.TimeoutSeconds, DefaultTimeoutSeconds)
+			r.GracePeriod = orString(r.GracePeriod, DefaultGracePeriod)
 		}
 		for j := range e.Secrets {
 			s := &e.Secrets[j]

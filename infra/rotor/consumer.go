@@ -1,9 +1,14 @@
 package rotor
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -14,14 +19,19 @@ import (
 // ConsumerSubscriptionProps configure one consumer's subscription. Without
 // Function and TargetBus, the consumer gets an SQS queue.
 type ConsumerSubscriptionProps struct {
-	// Name of the consumer; it becomes the rule's description. Required.
+	// Name of the consumer; it becomes the rule's description and the
+	// registration tag "rotor:consumer:<Name>" on each secret, so it follows
+	// [ValidateConsumerName]. Required.
 	Name string
 	// Bus is the environment's rotor bus. Required.
 	Bus awsevents.IEventBus
-	// Secrets whose rotation events the consumer receives. Required.
+	// Secrets whose rotation events the consumer receives. Required. Each
+	// secret defined in this app gets the registration tag; an imported
+	// secret must be tagged where it is defined.
 	Secrets []awssecretsmanager.ISecret
 	// Function is a Lambda consumer in this account and region, invoked with
-	// each event. Optional.
+	// each event. When the function is defined in this app (it has a role),
+	// it is granted what [ConsumerSubscription.Grant] grants. Optional.
 	Function awslambda.IFunction
 	// TargetBus is another account's event bus that receives the events. Its
 	// policy must admit this account. Optional.
@@ -36,24 +46,62 @@ type ConsumerSubscriptionProps struct {
 // ConsumerSubscription is a consumer's rule on its secrets' events, its target
 // and its dead-letter queue.
 type ConsumerSubscription struct {
-	name  string
-	queue awssqs.Queue
-	dlq   awssqs.Queue
-	rule  awsevents.Rule
+	name    string
+	kind    string
+	bus     awsevents.IEventBus
+	secrets []awssecretsmanager.ISecret
+	queue   awssqs.Queue
+	dlq     awssqs.Queue
+	rule    awsevents.Rule
 }
 
 // ConsumerEventPattern matches rotor's events about the given secrets. Only
 // rotor's events go to consumers: "Rotation Completed" is what they act on;
 // Secrets Manager's own events reach the bus for audit and alarms.
+// Acknowledgements are left out: they are the consumers' own events, for the
+// deactivation gate, and a consumer that answered any event with an
+// acknowledgement would otherwise answer the others' acknowledgements, and
+// its own, without end.
 func ConsumerEventPattern(secrets []awssecretsmanager.ISecret) *awsevents.EventPattern {
 	arns := make([]*string, len(secrets))
 	for i, s := range secrets {
 		arns[i] = s.SecretArn()
 	}
 	return &awsevents.EventPattern{
-		Source: jsii.Strings(EventSource),
-		Detail: &map[string]any{FieldSecretArn: arns},
+		Source:     jsii.Strings(EventSource),
+		DetailType: awsevents.Match_AnythingBut(DetailConsumerAcknowledged),
+		Detail:     &map[string]any{FieldSecretArn: arns},
 	}
+}
+
+// MaxConsumerNameLength keeps the registration tag's key,
+// "rotor:consumer:<name>", within Secrets Manager's 128 characters.
+const MaxConsumerNameLength = 128 - len(ConsumerTagPrefix)
+
+// consumerNameChars are the characters of a consumer name: the characters
+// Secrets Manager allows in tag keys ("letters, spaces, and numbers
+// representable in UTF-8, plus + - = . _ : / @", API reference: Tag),
+// narrowed as the deactivation gate narrows them (shared/deactivation): to
+// ASCII, which ListSecrets' tag-key filter requires, and without the space.
+// A name the gate would not read would register nothing.
+const consumerNameChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-=._:/@"
+
+// ValidateConsumerName checks that "rotor:consumer:"+name is a tag key
+// Secrets Manager takes and the deactivation gate reads.
+func ValidateConsumerName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("consumer name: empty")
+	case len(name) > MaxConsumerNameLength:
+		return fmt.Errorf("consumer name %q: %d characters, more than %d (the tag key %q%s must fit in 128)",
+			name, len(name), MaxConsumerNameLength, ConsumerTagPrefix, "<name>")
+	case strings.HasPrefix(strings.ToLower(name), "aws:"):
+		return fmt.Errorf("consumer name %q: starts with \"aws:\", which AWS reserves", name)
+	}
+	if i := strings.IndexFunc(name, func(r rune) bool { return !strings.ContainsRune(consumerNameChars, r) }); i >= 0 {
+		return fmt.Errorf("consumer name %q: character %d is not an ASCII letter, a digit or one of + - = . _ : / @", name, i+1)
+	}
+	return nil
 }
 
 // NewConsumerSubscription creates the subscription.
@@ -64,8 +112,11 @@ func NewConsumerSubscription(scope constructs.Construct, id string, props *Consu
 	if props.Function != nil && props.TargetBus != nil {
 		panic("rotor: NewConsumerSubscription: give Function or TargetBus, not both")
 	}
+	if err := ValidateConsumerName(props.Name); err != nil {
+		panic("rotor: NewConsumerSubscription: " + err.Error())
+	}
 	s := constructs.NewConstruct(scope, jsii.String(id))
-	c := &ConsumerSubscription{name: props.Name}
+	c := &ConsumerSubscription{name: props.Name, bus: props.Bus, secrets: props.Secrets}
 	c.dlq = newQueue(s, "DeadLetterQueue", &awssqs.QueueProps{
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
@@ -75,10 +126,12 @@ func NewConsumerSubscription(scope constructs.Construct, id string, props *Consu
 	var target awsevents.IRuleTarget
 	switch {
 	case props.Function != nil:
+		c.kind = ConsumerKindLambda
 		target = awseventstargets.NewLambdaFunction(props.Function, &awseventstargets.LambdaFunctionProps{
 			DeadLetterQueue: c.dlq, MaxEventAge: maxAge, RetryAttempts: retries,
 		})
 	case props.TargetBus != nil:
+		c.kind = ConsumerKindBus
 		// CDK creates the role EventBridge assumes to put events on the other
 		// account's bus, allowed events:PutEvents on that bus's ARN only.
 		// (Event bus targets take no retry policy.)
@@ -86,6 +139,7 @@ func NewConsumerSubscription(scope constructs.Construct, id string, props *Consu
 			DeadLetterQueue: c.dlq,
 		})
 	default:
+		c.kind = ConsumerKindSQS
 		receives := props.MaxReceiveCount
 		if receives == 0 {
 			receives = 5
@@ -109,8 +163,71 @@ func NewConsumerSubscription(scope constructs.Construct, id string, props *Consu
 		EventPattern: ConsumerEventPattern(props.Secrets),
 		Targets:      &[]awsevents.IRuleTarget{target},
 	})
+	// The registration the deactivation gate reads. Tags_Of reaches the
+	// secrets defined in this app; on an imported secret it does nothing.
+	for _, secret := range props.Secrets {
+		awscdk.Tags_Of(secret).Add(jsii.String(ConsumerTagPrefix+props.Name), jsii.String(c.kind), &awscdk.TagProps{
+			IncludeResourceTypes: jsii.Strings("AWS::SecretsManager::Secret"),
+		})
+	}
+	// A function imported by ARN has no role to grant to: its own stack
+	// calls Grant.
+	if props.Function != nil && props.Function.Role() != nil {
+		c.Grant(props.Function)
+	}
 	return c
 }
+
+// Grant gives grantee, the consumer's own role or function, what the
+// consumer side needs, in its identity policy: events:PutEvents on the bus
+// (to publish "Consumer Acknowledged"); secretsmanager:GetSecretValue and
+// DescribeSecret on each secret; and kms:Decrypt on each secret's customer
+// managed key, through Secrets Manager only (Secrets Manager cannot return a
+// value without it). Nothing goes into the key's or the secret's resource
+// policy, so a service's stack that grants itself makes the rotor stack
+// depend on nothing. A rotated secret's resource policy still denies
+// GetSecretValue to every principal that is not among its readers: list the
+// role there too.
+func (c *ConsumerSubscription) Grant(grantee awsiam.IGrantable) {
+	c.bus.GrantPutEventsTo(grantee, nil)
+	var arns []*string
+	keys := map[string]awskms.IKey{}
+	var order []string
+	for _, s := range c.secrets {
+		arn := s.SecretFullArn()
+		if arn == nil {
+			// Imported by name: the ARN ends in six unknown characters.
+			arn = jsii.String(*s.SecretArn() + "-??????")
+		}
+		arns = append(arns, arn)
+		if k := s.EncryptionKey(); k != nil {
+			path := *k.Node().Path()
+			if keys[path] == nil {
+				order = append(order, path)
+			}
+			keys[path] = k
+		}
+	}
+	awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee:      grantee,
+		Actions:      jsii.Strings("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"),
+		ResourceArns: &arns,
+	})
+	for _, path := range order {
+		k := keys[path]
+		awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+			Grantee:      grantee,
+			Actions:      jsii.Strings("kms:Decrypt"),
+			ResourceArns: jsii.Strings(*k.KeyArn()),
+			Conditions: &map[string]*map[string]any{
+				"StringEquals": {"kms:ViaService": fmt.Sprintf("secretsmanager.%s.amazonaws.com", *awscdk.Stack_Of(k).Region())},
+			},
+		})
+	}
+}
+
+// Kind is the registration tag's value: "sqs", "lambda" or "bus".
+func (c *ConsumerSubscription) Kind() string { return c.kind }
 
 // Name is the consumer's name.
 func (c *ConsumerSubscription) Name() string { return c.name }

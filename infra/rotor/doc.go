@@ -1,8 +1,11 @@
 // Package rotor holds rotor's CDK constructs, for rotor's own app and for
 // anyone's CDK app in Go:
 //
+//   - [NewFingerprintKey]: an environment's HMAC key of event fingerprints;
 //   - [NewRotatorFunction]: a rotation function (arm64, provided.al2023) with its
-//     own role, log group, optional VPC placement and service endpoints;
+//     own role, log group, optional VPC placement and service endpoints; it is
+//     also the deactivation gate of its secrets (a rule for their
+//     acknowledgements and completed rotations, an hourly schedule);
 //   - [NewRotatedSecret]: a secret, its KMS encryption, its staggered rotation
 //     schedule and its resource policy, wired to a rotator;
 //   - [NewRotationEvents]: the environment's event bus, its archive and the
@@ -10,7 +13,9 @@
 //   - [NewAuditBus]: the security account's bus, open to the listed accounts,
 //     and its CloudWatch Logs sink;
 //   - [NewConsumerSubscription]: a consumer's queue, function or other account,
-//     with a dead-letter queue and a rule on its secrets;
+//     with a dead-letter queue, a rule on its secrets and its registration
+//     tag on them; [ConsumerSubscription.Grant] gives the consumer's own role
+//     what acknowledging takes;
 //   - [NewMonitoring]: alarms and a dashboard.
 //
 // Each constructor takes (scope, id, *Props), creates its own child scope and

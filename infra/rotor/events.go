@@ -87,4 +87,41 @@ const (
 	EnvPasswordSource    = "PASSWORD_SOURCE"
 	EnvLogLevel          = "LOG_LEVEL"
 	EnvEventBus          = "ROTOR_EVENT_BUS"
+	// EnvFingerprintKeySecret names the secret whose AWSCURRENT value is
+	// the HMAC-SHA-256 key of the events' fingerprints.
+	EnvFingerprintKeySecret = "ROTOR_FINGERPRINT_KEY_SECRET"
+	// EnvGracePeriod is the deactivation gate's grace period (a Go duration).
+	EnvGracePeriod = "ROTOR_GRACE_PERIOD"
+	// EnvLockIdleUser is "true" when the gate locks the idle user of
+	// alternating users (PostgreSQL: ALTER ROLE ... NOLOGIN).
+	EnvLockIdleUser = "ROTOR_LOCK_IDLE_USER"
+	// EnvGateSecrets lists, comma-separated, the secrets the gate's hourly
+	// sweep evaluates; unset, the gate lists every secret with a
+	// registration tag (ListSecrets).
+	EnvGateSecrets = "ROTOR_GATE_SECRETS"
 )
+
+// DefaultGracePeriod is ROTOR_GRACE_PERIOD's default, the gate's own.
+const DefaultGracePeriod = "24h"
+
+// Tags on a secret: a consumer's registration ("rotor:consumer:<name>",
+// written by [NewConsumerSubscription], the value its kind), and what the
+// deactivation gate records ("rotor:ack:<name>" = version id, and
+// "rotor:deactivated" = version id). The names mirror shared/deactivation.
+const (
+	ConsumerTagPrefix = "rotor:consumer:"
+	AckTagPrefix      = "rotor:ack:"
+	DeactivatedTag    = "rotor:deactivated"
+)
+
+// Consumer kinds, the values of the registration tags.
+const (
+	ConsumerKindSQS    = "sqs"
+	ConsumerKindLambda = "lambda"
+	ConsumerKindBus    = "bus"
+)
+
+// ScheduledEventSource is the source of EventBridge's scheduled events,
+// which wake the deactivation gate so that grace periods expire without new
+// events.
+const ScheduledEventSource = "aws.events"

@@ -3,10 +3,12 @@ package rotor
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -23,8 +25,27 @@ type RotatorFunctionProps struct {
 	Code awslambda.Code
 	// EventBus is where the function publishes rotation events; its name is
 	// ROTOR_EVENT_BUS and the role may put events on it and on nothing else.
-	// Required.
+	// The deactivation gate receives its secrets' "Consumer Acknowledged"
+	// and "Rotation Completed" events from it. Required.
 	EventBus awsevents.IEventBus
+	// FingerprintKey is the environment's key of event fingerprints
+	// (ROTOR_FINGERPRINT_KEY_SECRET); the role may read it. Required.
+	FingerprintKey *FingerprintKey
+	// GracePeriod is ROTOR_GRACE_PERIOD, a Go duration: how long after a
+	// rotation the gate waits for acknowledgements before it deactivates
+	// the previous credential anyway; default "24h".
+	GracePeriod string
+	// LockIdleUser is ROTOR_LOCK_IDLE_USER: the gate locks the idle user of
+	// alternating users once every consumer has acknowledged, or the grace
+	// period has passed.
+	LockIdleUser bool
+	// SweepByTag makes the gate's hourly sweep find its secrets by their
+	// registration tags (ListSecrets, granted on "*"), for secrets that
+	// [NewRotatedSecret] did not create. By default the sweep evaluates the
+	// secrets of this function, named in ROTOR_GATE_SECRETS: a function may
+	// describe its own secrets only, and ListSecrets would also return the
+	// secrets of every other rotor function of the account.
+	SweepByTag bool
 	// Strategy is ROTATION_STRATEGY: "alternating-users" (default) or "single-user".
 	Strategy string
 	// PasswordLength is PASSWORD_LENGTH; 0 leaves the function's default (32).
@@ -75,16 +96,31 @@ type RotatorFunction struct {
 	endpoints     *ServiceEndpoints
 	permission    awslambda.CfnPermission
 	timeout       awscdk.Duration
-	keys          map[string]bool
+	keys          map[string]awsiam.PolicyStatement
+	bus           awsevents.IEventBus
+	sweepByTag    bool
+	tagging       awsiam.PolicyStatement
+	gateSecrets   []string
+	gateRule      awsevents.Rule
+	schedule      awsevents.Rule
 }
+
+// GateScheduleExpression is how often EventBridge wakes the deactivation gate, so
+// that grace periods expire without new events.
+const GateScheduleExpression = "rate(1 hour)"
+
+// MaxGateSecretsLength bounds ROTOR_GATE_SECRETS: Lambda allows 4 KB for
+// all of a function's environment variables, and the others take a few
+// hundred bytes.
+const MaxGateSecretsLength = 2048
 
 // NewRotatorFunction creates a rotation function under a scope of its own.
 func NewRotatorFunction(scope constructs.Construct, id string, props *RotatorFunctionProps) *RotatorFunction {
-	if props == nil || props.Code == nil || props.EventBus == nil {
-		panic("rotor: NewRotatorFunction: Code and EventBus are required")
+	if props == nil || props.Code == nil || props.EventBus == nil || props.FingerprintKey == nil {
+		panic("rotor: NewRotatorFunction: Code, EventBus and FingerprintKey are required")
 	}
 	s := constructs.NewConstruct(scope, jsii.String(id))
-	r := &RotatorFunction{scope: s, keys: map[string]bool{}}
+	r := &RotatorFunction{scope: s, keys: map[string]awsiam.PolicyStatement{}, bus: props.EventBus, sweepByTag: props.SweepByTag}
 
 	retention := props.LogRetention
 	if retention == "" {
@@ -133,6 +169,11 @@ func NewRotatorFunction(scope constructs.Construct, id string, props *RotatorFun
 		EnvPasswordSource:   jsii.String(orDefault(props.PasswordSource, "local")),
 		EnvLogLevel:         jsii.String(orDefault(props.LogLevel, "info")),
 		EnvEventBus:         props.EventBus.EventBusName(),
+		// The ARN: the name would be resolved by Secrets Manager too, but
+		// the ARN names this secret and no other of the same name.
+		EnvFingerprintKeySecret: props.FingerprintKey.Secret().SecretArn(),
+		EnvGracePeriod:          jsii.String(orDefault(props.GracePeriod, DefaultGracePeriod)),
+		EnvLockIdleUser:         jsii.String(strconv.FormatBool(props.LockIdleUser)),
 	}
 	if props.PasswordLength != 0 {
 		env[EnvPasswordLength] = jsii.String(strconv.Itoa(props.PasswordLength))
@@ -182,6 +223,23 @@ func NewRotatorFunction(scope constructs.Construct, id string, props *RotatorFun
 	}
 
 	props.EventBus.GrantPutEventsTo(r.role, nil)
+	props.FingerprintKey.AllowRead(r.role)
+	r.allowKey(props.FingerprintKey.EncryptionKey(), "kms:Decrypt")
+
+	if props.SweepByTag {
+		p := awsiam.NewPolicy(s, jsii.String("ListSecrets"), &awsiam.PolicyProps{
+			Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("secretsmanager:ListSecrets"),
+				Resources: jsii.Strings("*"),
+			})},
+			Roles: &[]awsiam.IRole{r.role},
+		})
+		suppress(p, "AwsSolutions-IAM5",
+			"secretsmanager:ListSecrets supports no resource-level permissions: the Secrets Manager service authorization reference "+
+				"(https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html) lists no resource type for it, "+
+				"so IAM accepts only *; it returns secrets' metadata, never their values, and the gate's sweep uses it to find secrets by their registration tags",
+			"Resource::*")
+	}
 
 	if props.PasswordSource == "secretsmanager" {
 		// The one secretsmanager action on "*": GetRandomPassword reads no
@@ -261,6 +319,14 @@ func (r *RotatorFunction) SecurityGroup() awsec2.SecurityGroup { return r.securi
 // Endpoints are the interface endpoints the function uses; nil with a NAT.
 func (r *RotatorFunction) Endpoints() *ServiceEndpoints { return r.endpoints }
 
+// GateRule brings the gate its secrets' acknowledgements and completed
+// rotations; nil until a secret is wired to the function.
+func (r *RotatorFunction) GateRule() awsevents.Rule { return r.gateRule }
+
+// GateSchedule wakes the gate every hour; nil until a secret is wired to the
+// function.
+func (r *RotatorFunction) GateSchedule() awsevents.Rule { return r.schedule }
+
 // InvokePermission is the permission that lets Secrets Manager, in this
 // stack's account only, invoke the function.
 func (r *RotatorFunction) InvokePermission() awslambda.CfnPermission { return r.permission }
@@ -277,6 +343,72 @@ func (r *RotatorFunction) AllowRotation(secret awssecretsmanager.ISecret, key aw
 		Resources: jsii.Strings(*secret.SecretArn()),
 	}))
 	r.allowKey(key, "kms:Decrypt", "kms:GenerateDataKey")
+	r.allowTagging(secret)
+}
+
+// allowTagging lets the deactivation gate record acknowledgements and
+// deactivations on secret: TagResource on its ARN, for rotor's gate tags
+// only (aws:TagKeys), in one statement whose resources grow per secret.
+func (r *RotatorFunction) allowTagging(secret awssecretsmanager.ISecret) {
+	if r.tagging == nil {
+		r.tagging = awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings("secretsmanager:TagResource"),
+			Conditions: &map[string]any{
+				"ForAllValues:StringLike": map[string]any{
+					"aws:TagKeys": jsii.Strings(AckTagPrefix+"*", DeactivatedTag),
+				},
+			},
+		})
+		r.tagging.AddResources(secret.SecretArn())
+		r.role.AddToPrincipalPolicy(r.tagging)
+		return
+	}
+	r.tagging.AddResources(secret.SecretArn())
+}
+
+// gate makes the function the deactivation gate of secret (named name):
+// its hourly sweep evaluates it (ROTOR_GATE_SECRETS, unless SweepByTag), and
+// a rule on the bus brings it the secret's "Consumer Acknowledged" and
+// "Rotation Completed" events. [NewRotatedSecret] calls it. The rule and the
+// schedule come with the first secret: a function without secrets has
+// nothing to sweep.
+func (r *RotatorFunction) gate(name string, secret awssecretsmanager.ISecret) {
+	if r.schedule == nil {
+		r.schedule = awsevents.NewRule(r.scope, jsii.String("GateSchedule"), &awsevents.RuleProps{
+			Description: jsii.String("rotor deactivation gate: hourly sweep, so that grace periods expire without new events"),
+			Schedule:    awsevents.Schedule_Expression(jsii.String(GateScheduleExpression)),
+			// A missed sweep is made up by the next one.
+			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(r.function, &awseventstargets.LambdaFunctionProps{
+				MaxEventAge: awscdk.Duration_Hours(jsii.Number(1)), RetryAttempts: jsii.Number(2),
+			})},
+		})
+		r.gateRule = awsevents.NewRule(r.scope, jsii.String("GateEvents"), &awsevents.RuleProps{
+			Description: jsii.String("rotor deactivation gate: acknowledgements and completed rotations of this function's secrets"),
+			EventBus:    r.bus,
+			EventPattern: &awsevents.EventPattern{
+				Source:     jsii.Strings(EventSource),
+				DetailType: jsii.Strings(DetailConsumerAcknowledged, DetailRotationCompleted),
+				Detail:     &map[string]any{FieldSecretArn: []*string{secret.SecretArn()}},
+			},
+			// EventBridge's default: a day of retries; an acknowledgement
+			// that never arrives is covered by the grace period.
+			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(r.function, nil)},
+		})
+	} else {
+		r.gateRule.AddEventPattern(&awsevents.EventPattern{
+			Detail: &map[string]any{FieldSecretArn: []*string{secret.SecretArn()}},
+		})
+	}
+	if r.sweepByTag {
+		return
+	}
+	r.gateSecrets = append(r.gateSecrets, name)
+	v := strings.Join(r.gateSecrets, ",")
+	if len(v) > MaxGateSecretsLength {
+		panic(fmt.Sprintf("rotor: the names of the secrets of %s take %d characters in %s, more than %d: give some of them another rotator",
+			*r.function.Node().Path(), len(v), EnvGateSecrets, MaxGateSecretsLength))
+	}
+	r.function.AddEnvironment(jsii.String(EnvGateSecrets), jsii.String(v), nil)
 }
 
 // AllowMasterSecret lets the function read the master secret of alternating
@@ -289,18 +421,16 @@ func (r *RotatorFunction) AllowMasterSecret(master awssecretsmanager.ISecret, ke
 }
 
 // allowKey grants actions on key, only when Secrets Manager of this region
-// makes the call on the function's behalf, once per key.
+// makes the call on the function's behalf: one statement per key, whose
+// actions grow.
 func (r *RotatorFunction) allowKey(key awskms.IKey, actions ...string) {
 	stack := awscdk.Stack_Of(r.scope)
 	name := *key.Node().Path()
-	for _, a := range actions {
-		name += " " + a
-	}
-	if r.keys[name] {
+	if st, ok := r.keys[name]; ok {
+		st.AddActions(*jsii.Strings(actions...)...)
 		return
 	}
-	r.keys[name] = true
-	r.role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	st := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings(actions...),
 		Resources: jsii.Strings(*key.KeyArn()),
 		Conditions: &map[string]any{
@@ -308,7 +438,9 @@ func (r *RotatorFunction) allowKey(key awskms.IKey, actions ...string) {
 				"kms:ViaService": fmt.Sprintf("secretsmanager.%s.amazonaws.com", *stack.Region()),
 			},
 		},
-	}))
+	})
+	r.keys[name] = st
+	r.role.AddToPrincipalPolicy(st)
 }
 
 func orDefault(v, d string) string {

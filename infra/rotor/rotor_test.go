@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -32,15 +33,23 @@ const (
 	masterArn    = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds-master-AbCdEf"
 	readerArn    = "arn:aws:iam::123456789012:role/orders-api"
 	topicArn     = "arn:aws:sns:eu-west-1:123456789012:rotor-alarms"
+	// The service stack's imports.
+	busArn     = "arn:aws:events:eu-west-1:123456789012:event-bus/rotor-test"
+	billingArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:app/billing-AbCdEf"
+	keyArn     = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-0a1b-0a1b-0a1b-0a1b2c3d4e5f"
 )
 
 // fixture is one app, synthesized once, that every test of this file reads:
 // synthesis starts a node process and takes seconds.
 type fixture struct {
 	app                       awscdk.App
-	stack, audit              awscdk.Stack
-	tpl, auditTpl             assertions.Template
+	stack, audit, service     awscdk.Stack
+	tpl, auditTpl, serviceTpl assertions.Template
 	key                       awskms.Key
+	fingerprint               *rotor.FingerprintKey
+	serviceRole               awsiam.Role
+	serviceFn                 awslambda.Function
+	serviceC                  *rotor.ConsumerSubscription
 	events                    *rotor.RotationEvents
 	vpcFn, plainFn            *rotor.RotatorFunction
 	orders, billing, reports  *rotor.RotatedSecret
@@ -102,8 +111,11 @@ func build() {
 	dbSG := awsec2.SecurityGroup_FromSecurityGroupId(s, jsii.String("DatabaseSG"), jsii.String("sg-0a1b2c3d4e5f60099"),
 		&awsec2.SecurityGroupImportOptions{Mutable: jsii.Bool(true)})
 	code := awslambda.Code_FromAsset(jsii.String(dir), nil)
+	f.fingerprint = rotor.NewFingerprintKey(s, "FingerprintKey", &rotor.FingerprintKeyProps{
+		SecretName: "rotor/test/fingerprint-key", EncryptionKey: f.key,
+	})
 	f.vpcFn = rotor.NewRotatorFunction(s, "VpcRotator", &rotor.RotatorFunctionProps{
-		Code: code, EventBus: f.events.Bus(),
+		Code: code, EventBus: f.events.Bus(), FingerprintKey: f.fingerprint, GracePeriod: "12h", LockIdleUser: true,
 		Strategy: "alternating-users", PasswordLength: 40, ExcludeCharacters: jsii.String("/@"),
 		PasswordSource: "secretsmanager", LogLevel: "debug", LogRetention: awslogs.RetentionDays_TWO_WEEKS,
 		ReservedConcurrency: 3, Timeout: awscdk.Duration_Seconds(jsii.Number(60)), Tracing: true,
@@ -111,7 +123,7 @@ func build() {
 		DatabaseSecurityGroup: dbSG, DatabasePort: 5432, NoNat: true,
 	})
 	f.plainFn = rotor.NewRotatorFunction(s, "PlainRotator", &rotor.RotatorFunctionProps{
-		Code: code, EventBus: f.events.Bus(), Strategy: "single-user",
+		Code: code, EventBus: f.events.Bus(), FingerprintKey: f.fingerprint, Strategy: "single-user", SweepByTag: true,
 	})
 	conn := rotor.DatabaseConnection{Engine: "postgres", Host: "db.example.internal", Port: 5432, Username: "app", DBName: "orders", SSL: true}
 	master := awssecretsmanager.Secret_FromSecretCompleteArn(s, jsii.String("Master"), jsii.String(masterArn))
@@ -140,6 +152,11 @@ func build() {
 		Name: "analytics", Bus: f.events.Bus(), Secrets: []awssecretsmanager.ISecret{f.reports.Secret()},
 		TargetBus: awsevents.EventBus_FromEventBusArn(s, jsii.String("OtherBus"), jsii.String("arn:aws:events:eu-west-1:444444444444:event-bus/default")),
 	})
+	// A service's role, given what the queue consumer's side needs.
+	f.serviceRole = awsiam.NewRole(s, jsii.String("ServiceRole"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil),
+	})
+	f.queueC.Grant(f.serviceRole)
 	f.monitoring = rotor.NewMonitoring(s, "Monitoring", &rotor.MonitoringProps{
 		EnvironmentName:     "test",
 		Bus:                 f.events.Bus(),
@@ -156,7 +173,30 @@ func build() {
 	f.auditBus = rotor.NewAuditBus(f.audit, "Audit", &rotor.AuditBusProps{
 		BusName: "rotor-audit", SourceAccounts: []string{account, "222222222222"},
 	})
+	// A service's own stack: a Lambda consumer defined in the app, which
+	// the subscription grants to by itself.
+	f.service = awscdk.NewStack(f.app, jsii.String("Service"), &awscdk.StackProps{Env: env})
+	f.serviceFn = awslambda.NewFunction(f.service, jsii.String("Refresh"), &awslambda.FunctionProps{
+		Runtime: awslambda.Runtime_PROVIDED_AL2023(), Architecture: awslambda.Architecture_ARM_64(),
+		Handler: jsii.String("bootstrap"), Code: awslambda.Code_FromAsset(jsii.String(dir), nil),
+		Role: awsiam.NewRole(f.service, jsii.String("RefreshRole"), &awsiam.RoleProps{
+			AssumedBy: awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		}),
+	})
+	// The service's app imports the bus, the secret and its key by ARN: a
+	// reference to the rotor stack's resources would make the two stacks
+	// depend on each other (the key's policy would name the service's role).
+	f.serviceC = rotor.NewConsumerSubscription(f.service, "Subscription", &rotor.ConsumerSubscriptionProps{
+		Name: "billing-cache",
+		Bus:  awsevents.EventBus_FromEventBusArn(f.service, jsii.String("Bus"), jsii.String(busArn)),
+		Secrets: []awssecretsmanager.ISecret{awssecretsmanager.Secret_FromSecretAttributes(f.service, jsii.String("Billing"), &awssecretsmanager.SecretAttributes{
+			SecretCompleteArn: jsii.String(billingArn),
+			EncryptionKey:     awskms.Key_FromKeyArn(f.service, jsii.String("Key"), jsii.String(keyArn)),
+		})},
+		Function: f.serviceFn,
+	})
 	f.tpl = assertions.Template_FromStack(f.stack, nil)
+	f.serviceTpl = assertions.Template_FromStack(f.service, nil)
 	f.auditTpl = assertions.Template_FromStack(f.audit, nil)
 	fx = f
 }
@@ -250,6 +290,7 @@ func TestLeastPrivilege(t *testing.T) {
 	keyArn := getAtt(f, f.key.Node().DefaultChild().(awscdk.CfnElement), "Arn")
 	busArn := getAtt(f, f.events.Bus().Node().DefaultChild().(awscdk.CfnElement), "Arn")
 	orders, billing, reports := ref(f, f.orders), ref(f, f.billing), ref(f, f.reports)
+	fingerprint := map[string]any{"Ref": *f.stack.GetLogicalId(f.fingerprint.Secret().Node().DefaultChild().(awscdk.CfnElement))}
 
 	type grant struct {
 		actions  string
@@ -267,12 +308,17 @@ func TestLeastPrivilege(t *testing.T) {
 			{"secretsmanager:GetSecretValue,secretsmanager:DescribeSecret", billing},
 			{"secretsmanager:PutSecretValue,secretsmanager:UpdateSecretVersionStage", billing},
 			{"secretsmanager:GetRandomPassword", "*"},
+			{"secretsmanager:GetSecretValue", fingerprint},
+			{"secretsmanager:TagResource", []any{orders, billing}},
 		},
 		"plain": {
 			{"events:PutEvents", busArn},
 			{"secretsmanager:GetSecretValue,secretsmanager:DescribeSecret", reports},
 			{"secretsmanager:PutSecretValue,secretsmanager:UpdateSecretVersionStage", reports},
 			{"kms:Decrypt,kms:GenerateDataKey", keyArn},
+			{"secretsmanager:GetSecretValue", fingerprint},
+			{"secretsmanager:TagResource", reports},
+			{"secretsmanager:ListSecrets", "*"},
 		},
 	}
 	for name, fn := range map[string]*rotor.RotatorFunction{"vpc": f.vpcFn, "plain": f.plainFn} {
@@ -399,9 +445,11 @@ func TestRotationEvents(t *testing.T) {
 		"Targets":      []any{map[string]any{"Arn": getAtt(f, f.events.Bus().Node().DefaultChild().(awscdk.CfnElement), "Arn")}},
 	}, 1)
 	// Everything goes on to the audit bus, with a role and a dead-letter queue.
+	// Everything means every detail type, "Consumer Acknowledged" and
+	// "Credential Deactivated" too: no detail-type in the pattern.
 	cdktest.Count(t, f.tpl, "AWS::Events::Rule", map[string]any{
 		"EventBusName": bus,
-		"EventPattern": map[string]any{"source": []any{"rotor", "aws.secretsmanager"}},
+		"EventPattern": map[string]any{"source": []any{"rotor", "aws.secretsmanager"}, "detail-type": assertions.Match_Absent(), "detail": assertions.Match_Absent()},
 		"Targets": []any{map[string]any{
 			"Arn": auditBusArn, "RoleArn": assertions.Match_AnyValue(),
 			"DeadLetterConfig": map[string]any{"Arn": getAtt(f, f.events.AuditDeadLetterQueue().Node().DefaultChild().(awscdk.CfnElement), "Arn")},
@@ -452,7 +500,11 @@ func TestConsumerSubscriptions(t *testing.T) {
 		for i, s := range secrets {
 			arns[i] = ref(f, s)
 		}
-		return map[string]any{"source": []any{"rotor"}, "detail": map[string]any{"secretArn": arns}}
+		return map[string]any{
+			"source":      []any{"rotor"},
+			"detail-type": []any{map[string]any{"anything-but": []any{"Consumer Acknowledged"}}},
+			"detail":      map[string]any{"secretArn": arns},
+		}
 	}
 	dlq := func(c *rotor.ConsumerSubscription) map[string]any {
 		return getAtt(f, c.DeadLetterQueue().Node().DefaultChild().(awscdk.CfnElement), "Arn")
@@ -550,7 +602,7 @@ func TestMonitoring(t *testing.T) {
 
 func TestNagClean(t *testing.T) {
 	f := get(t)
-	for _, s := range []awscdk.Stack{f.stack, f.audit} {
+	for _, s := range []awscdk.Stack{f.stack, f.audit, f.service} {
 		if errs := cdktest.NagErrors(s); len(errs) > 0 {
 			t.Errorf("stack %s: want no unsuppressed cdk-nag errors, got:\n%s", *s.StackName(), strings.Join(errs, "\n"))
 		}

@@ -100,6 +100,8 @@ func NewRotatedSecret(scope constructs.Construct, id string, props *RotatedSecre
 
 	fn := props.Rotator
 	fn.AllowRotation(r.secret, props.EncryptionKey)
+	// The rotator is also the secret's deactivation gate.
+	fn.gate(props.SecretName, r.secret)
 	if props.MasterSecret != nil {
 		fn.AllowMasterSecret(props.MasterSecret, props.MasterSecretKey)
 	}

@@ -60,12 +60,14 @@ type EnvironmentStackProps struct {
 // and region.
 type EnvironmentStack struct {
 	awscdk.Stack
-	Key        awskms.Key
-	Events     *rotor.RotationEvents
-	Rotators   map[string]*rotor.RotatorFunction
-	Secrets    map[string]*rotor.RotatedSecret
-	Consumers  []*rotor.ConsumerSubscription
-	Monitoring *rotor.Monitoring
+	Key awskms.Key
+	// FingerprintKey is the HMAC key of the environment's event fingerprints.
+	FingerprintKey *rotor.FingerprintKey
+	Events         *rotor.RotationEvents
+	Rotators       map[string]*rotor.RotatorFunction
+	Secrets        map[string]*rotor.RotatedSecret
+	Consumers      []*rotor.ConsumerSubscription
+	Monitoring     *rotor.Monitoring
 }
 
 // NewEnvironmentStack creates the stack of one environment.
@@ -104,6 +106,11 @@ func NewEnvironmentStack(scope constructs.Construct, id string, props *Environme
 		AuditBusArn:      props.AuditBusArn,
 	})
 
+	st.FingerprintKey = rotor.NewFingerprintKey(stack, "FingerprintKey", &rotor.FingerprintKeyProps{
+		SecretName:    config.FingerprintKeyName(e.Name),
+		EncryptionKey: st.Key,
+	})
+
 	// One set of interface endpoints per VPC without a NAT: a VPC takes one
 	// private-DNS endpoint per service.
 	endpoints := map[string]*rotor.ServiceEndpoints{}
@@ -113,6 +120,9 @@ func NewEnvironmentStack(scope constructs.Construct, id string, props *Environme
 		fp := &rotor.RotatorFunctionProps{
 			Code:                props.Code(r.Function),
 			EventBus:            st.Events.Bus(),
+			FingerprintKey:      st.FingerprintKey,
+			GracePeriod:         r.GracePeriod,
+			LockIdleUser:        r.LockIdleUser,
 			Strategy:            r.Strategy,
 			PasswordLength:      *r.PasswordLength,
 			ExcludeCharacters:   r.ExcludeCharacters,
@@ -232,6 +242,7 @@ func NewEnvironmentStack(scope constructs.Construct, id string, props *Environme
 
 	awscdk.NewCfnOutput(stack, jsii.String("EventBusName"), &awscdk.CfnOutputProps{Value: st.Events.Bus().EventBusName()})
 	awscdk.NewCfnOutput(stack, jsii.String("KeyArn"), &awscdk.CfnOutputProps{Value: st.Key.KeyArn()})
+	awscdk.NewCfnOutput(stack, jsii.String("FingerprintKeySecretArn"), &awscdk.CfnOutputProps{Value: st.FingerprintKey.Secret().SecretArn()})
 	return st
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -177,7 +178,8 @@ func TestEnvironmentWiring(t *testing.T) {
 		cdktest.Count(t, tpl, "AWS::KMS::Alias", map[string]any{"AliasName": "alias/rotor/" + e.Name}, 1)
 		cdktest.Count(t, tpl, "AWS::Events::EventBus", map[string]any{"Name": "rotor-" + e.Name}, 1)
 		cdktest.Count(t, tpl, "AWS::Lambda::Function", nil, len(e.Rotators))
-		cdktest.Count(t, tpl, "AWS::SecretsManager::Secret", nil, len(e.Secrets))
+		// The environment's secrets and its fingerprint key.
+		cdktest.Count(t, tpl, "AWS::SecretsManager::Secret", nil, len(e.Secrets)+1)
 		cdktest.Count(t, tpl, "AWS::SecretsManager::RotationSchedule", nil, len(e.Secrets))
 		cdktest.Count(t, tpl, "AWS::Events::Archive", map[string]any{"RetentionDays": *e.EventArchiveDays}, 1)
 		for _, s := range e.Secrets {
@@ -256,5 +258,61 @@ func TestBuildErrors(t *testing.T) {
 	_, err = stacks.Build(awscdk.NewApp(nil), g, func(string) awslambda.Code { return awslambda.Code_FromInline(jsii.String("x")) })
 	if err == nil || !strings.Contains(err.Error(), "environments[0].name") {
 		t.Errorf("want an error naming environments[0].name, got %v", err)
+	}
+}
+
+func TestEventsAndGate(t *testing.T) {
+	f, a, tpls := built(t)
+	for _, e := range f.Environments {
+		st, tpl := a.Environments[e.Name], tpls[e.Name]
+		fingerprint := map[string]any{"Ref": *st.GetLogicalId(st.FingerprintKey.Secret().Node().DefaultChild().(awscdk.CfnElement))}
+		tpl.HasResource(jsii.String("AWS::SecretsManager::Secret"), map[string]any{
+			"DeletionPolicy": "Retain",
+			"Properties": map[string]any{
+				"Name":                 config.FingerprintKeyName(e.Name),
+				"KmsKeyId":             map[string]any{"Fn::GetAtt": []any{*st.GetLogicalId(st.Key.Node().DefaultChild().(awscdk.CfnElement)), "Arn"}},
+				"GenerateSecretString": map[string]any{"PasswordLength": 64, "ExcludePunctuation": true},
+			},
+		})
+		// Every rotator: the key, the gate's settings, its own secrets to
+		// sweep, an hourly schedule and a rule for its secrets' events.
+		for _, r := range e.Rotators {
+			var names []string
+			for _, s := range e.Secrets {
+				if s.Rotator == r.Name {
+					names = append(names, s.Name)
+				}
+			}
+			fn := st.Rotators[r.Name].Function()
+			cdktest.Count(t, tpl, "AWS::Lambda::Function", map[string]any{
+				"Description": *fn.Node().DefaultChild().(awslambda.CfnFunction).Description(),
+				"Environment": map[string]any{"Variables": map[string]any{
+					"ROTOR_FINGERPRINT_KEY_SECRET": fingerprint,
+					"ROTOR_GRACE_PERIOD":           r.GracePeriod,
+					"ROTOR_LOCK_IDLE_USER":         strconv.FormatBool(r.LockIdleUser),
+					"ROTOR_GATE_SECRETS":           strings.Join(names, ","),
+				}},
+			}, 1)
+		}
+		cdktest.Count(t, tpl, "AWS::Events::Rule", map[string]any{"ScheduleExpression": "rate(1 hour)"}, len(e.Rotators))
+		cdktest.Count(t, tpl, "AWS::Events::Rule", map[string]any{
+			"EventPattern": map[string]any{"source": []any{"rotor"}, "detail-type": []any{"Consumer Acknowledged", "Rotation Completed"}},
+		}, len(e.Rotators))
+		cdktest.Count(t, tpl, "AWS::Lambda::Permission", map[string]any{"Principal": "events.amazonaws.com"},
+			2*len(e.Rotators)+map[string]int{"prod": 1}[e.Name]) // prod's Lambda consumer
+		// Each consumer's registration is on its secrets.
+		for _, k := range e.Consumers {
+			kind := map[string]string{config.ConsumerSQS: "sqs", config.ConsumerLambda: "lambda", config.ConsumerAccount: "bus"}[k.Type]
+			for _, name := range k.Secrets {
+				cdktest.Count(t, tpl, "AWS::SecretsManager::Secret", map[string]any{
+					"Name": name,
+					"Tags": assertions.Match_ArrayWith(&[]any{map[string]any{"Key": "rotor:consumer:" + k.Name, "Value": kind}}),
+				}, 1)
+			}
+		}
+	}
+	// prod's first rotator sets the gate's settings; the others default.
+	if r := f.Environments[2].Rotators[0]; r.GracePeriod != "12h" || !r.LockIdleUser {
+		t.Errorf("prod postgres: want gracePeriod 12h and lockIdleUser, got %q %v", r.GracePeriod, r.LockIdleUser)
 	}
 }

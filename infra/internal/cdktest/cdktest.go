@@ -79,8 +79,9 @@ func IdentityStatements(t *testing.T, tpl assertions.Template) []Statement {
 }
 
 // CheckSecretsManagerScoped fails t for every statement that allows a
-// secretsmanager action on the resource "*", except GetRandomPassword, which
-// has no resource type; and for every secretsmanager wildcard action.
+// secretsmanager action on the resource "*", except GetRandomPassword and
+// ListSecrets, which have no resource type; and for every secretsmanager
+// wildcard action.
 func CheckSecretsManagerScoped(t *testing.T, tpl assertions.Template) {
 	t.Helper()
 	for _, s := range IdentityStatements(t, tpl) {
@@ -95,7 +96,7 @@ func CheckSecretsManagerScoped(t *testing.T, tpl assertions.Template) {
 			if strings.Contains(a, "*") {
 				t.Errorf("%s: wildcard action %s", s.Where, a)
 			}
-			if lower == "secretsmanager:getrandompassword" {
+			if lower == "secretsmanager:getrandompassword" || lower == "secretsmanager:listsecrets" {
 				continue
 			}
 			for _, r := range s.Resources {
