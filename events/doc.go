@@ -7,9 +7,14 @@
 // schema/rotation-event.v1.json describes the same detail for consumers not
 // written in Go. An event never carries a secret value.
 //
-// Subpackages: [github.com/rotorhq/rotor/events/publish] puts events on a
-// bus; [github.com/rotorhq/rotor/events/consumer] is the consumer SDK that
-// swaps credentials when they arrive.
+// Subpackages:
+//   - [github.com/rotorhq/rotor/events/publish] puts events on a bus;
+//   - [github.com/rotorhq/rotor/events/consumer] is the consumer SDK: a
+//     cache of one secret that swaps credentials when events arrive;
+//   - [github.com/rotorhq/rotor/events/pgadapter] gives pgx pools and
+//     database/sql the cache's credentials;
+//   - [github.com/rotorhq/rotor/events/audit] keeps every event as a
+//     JSON line (the local stand-in for the audit bus's log group).
 //
 // The detail types and field names are mirrored in infra/rotor/events.go
 // (the CDK module imports nothing of rotor's); a test keeps both in step.
