@@ -10,6 +10,12 @@
 //	SECRETS_MANAGER_ENDPOINT, AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL
 //	ROTOR_CA_BUNDLE          PEM file of extra CAs; default: rds-ca-bundle.pem
 //	                         beside the binary, when the zip carries one
+//	ROTOR_EVENT_BUS          EventBridge bus (name or ARN) for rotation events;
+//	                         unset or empty: no events
+//	ROTOR_FINGERPRINT_KEY_SECRET  secret whose AWSCURRENT value (at least 32
+//	                         bytes) keys the events' fingerprints; read once
+//	                         at start; unset: events without fingerprints
+//	AWS_ENDPOINT_URL_EVENTBRIDGE, AWS_ENDPOINT_URL  EventBridge endpoint
 //	LOG_LEVEL                debug, info (default), warn, error
 package main
 
@@ -46,5 +52,16 @@ func wire(ctx context.Context, logger *slog.Logger) (*lifecycle.Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ROTATION_STRATEGY: %w", err)
 	}
-	return lifecycle.New(env.Store, rotator, env.Config, logger)
+	ev, err := env.LoadEvents(ctx, logger)
+	if err != nil {
+		return nil, err
+	}
+	engine, err := lifecycle.New(env.Store, rotator, env.Config, logger)
+	if err != nil {
+		return nil, err
+	}
+	if ev.Publisher != nil {
+		engine = engine.WithEvents(ev.Publisher, ev.Fingerprinter)
+	}
+	return engine, nil
 }

@@ -35,6 +35,8 @@ func TestWire(t *testing.T) {
 		{"bad source", map[string]string{"PASSWORD_SOURCE": "dice"}, "PASSWORD_SOURCE", ""},
 		{"missing CA bundle", map[string]string{"ROTOR_CA_BUNDLE": "/nonexistent/bundle.pem"}, "ROTOR_CA_BUNDLE", ""},
 		{"CA bundle without a certificate", map[string]string{"ROTOR_CA_BUNDLE": notPEM}, "ROTOR_CA_BUNDLE", ""},
+		{"events without fingerprints", map[string]string{"ROTOR_EVENT_BUS": "rotor-events"}, "", postgres.AlternatingUsers},
+		{"bad event bus", map[string]string{"ROTOR_EVENT_BUS": "rotor events"}, "ROTOR_EVENT_BUS", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

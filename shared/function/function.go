@@ -9,6 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"github.com/rotorhq/rotor/rotators/dbtls"
 	"github.com/rotorhq/rotor/shared/lifecycle"
 	"github.com/rotorhq/rotor/shared/secretstore/awssm"
@@ -23,6 +27,9 @@ type Env struct {
 	Store   *awssm.Store
 	Config  lifecycle.Config
 	RootCAs *x509.CertPool
+	// AWS is the SDK configuration every client of the function is built
+	// from (the Secrets Manager store's, the EventBridge publisher's).
+	AWS aws.Config
 }
 
 // LoadEnv reads the environment. An error names the variable at fault.
@@ -35,11 +42,20 @@ func LoadEnv(ctx context.Context) (Env, error) {
 	if err != nil {
 		return Env{}, fmt.Errorf("ROTOR_CA_BUNDLE: %w", err)
 	}
-	store, err := awssm.NewFromEnv(ctx)
+	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return Env{}, fmt.Errorf("secrets manager client: %w", err)
+		return Env{}, fmt.Errorf("AWS configuration: %w", err)
 	}
-	return Env{Store: store, Config: cfg, RootCAs: roots}, nil
+	// As awssm.NewFromEnv: SECRETS_MANAGER_ENDPOINT, the variable AWS's
+	// rotation functions read, wins over AWS_ENDPOINT_URL_SECRETS_MANAGER
+	// and AWS_ENDPOINT_URL, which the SDK reads itself.
+	endpoint := os.Getenv(awssm.EndpointEnv)
+	store := awssm.NewFromConfig(awsCfg, func(o *secretsmanager.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+	return Env{Store: store, Config: cfg, RootCAs: roots, AWS: awsCfg}, nil
 }
 
 // caFiles lists the extra CA files: ROTOR_CA_BUNDLE when set, else the

@@ -20,4 +20,21 @@
 // crash anywhere. Secret values never reach a log line or an error: every
 // value read or generated is registered with a [redact.Scrubber] that
 // filters both.
+//
+// # Events
+//
+// An engine built with [Engine.WithEvents] publishes one rotor event
+// (package events) at the end of every step, through a [Notifier] such as
+// events/publish's Publisher: Rotation Started (createSecret), Rotation
+// Pending Set (setSecret), Rotation Tested (testSecret), Rotation Completed
+// (finishSecret), or Rotation Failed with the class of the error (never its
+// text). A step that finds its work done publishes its event too, with
+// outcome "skipped", so that a crash between the work and the publish loses
+// no event (consumers dedupe on the version id). The events name the
+// versions (previousVersionId is the version AWSCURRENT held before the
+// rotation) and carry the pending value's fingerprint where the step read
+// that value anyway; no value is read for an event. The configuration test
+// of RotateImmediately=false (testSecret on an empty pending version) is no
+// rotation and is logged only. A publish that fails is logged and never
+// fails the step; it is bounded by [PublishTimeout].
 package lifecycle

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/rotorhq/rotor/events"
 	"github.com/rotorhq/rotor/rotators"
 	"github.com/rotorhq/rotor/shared/password"
 	"github.com/rotorhq/rotor/shared/redact"
@@ -49,6 +50,9 @@ type Engine struct {
 	exclude string // for GetRandomPassword: every character not allowed
 	logger  *slog.Logger
 	now     func() time.Time
+
+	notifier Notifier              // nil: events off
+	fp       *events.Fingerprinter // nil: events without fingerprints
 }
 
 // New builds an engine. It checks the configuration against what the
@@ -79,6 +83,8 @@ func New(store Store, rotator rotators.Rotator, cfg Config, logger *slog.Logger)
 func (e *Engine) Info() rotators.Info { return e.info }
 
 // Run runs one step. A step that finds its work done already returns nil.
+// With events on ([Engine.WithEvents]), the step then publishes its event;
+// a publish that fails is logged and does not fail the step.
 func (e *Engine) Run(ctx context.Context, req Request) error {
 	start := e.now()
 	scrub := redact.New()
@@ -91,8 +97,11 @@ func (e *Engine) Run(ctx context.Context, req Request) error {
 	inv := &invocation{Engine: e, req: req, scrub: scrub, log: log}
 
 	outcome, err := inv.run(ctx)
+	end := e.now()
+	durationMs := float64(end.Sub(start).Microseconds()) / 1000
+	inv.notify(ctx, outcome, err, durationMs, end)
 	err = scrub.Error(err)
-	attrs := []any{"outcome", outcome, "duration_ms", float64(e.now().Sub(start).Microseconds()) / 1000}
+	attrs := []any{"outcome", outcome, "duration_ms", durationMs}
 	if err != nil {
 		log.Error("rotation step failed", append(attrs, "error", err)...)
 		return err
@@ -115,6 +124,14 @@ type invocation struct {
 	scrub *redact.Scrubber
 	log   *slog.Logger
 	desc  secretstore.Description
+
+	// What the step's event reports beyond the request: the version
+	// AWSCURRENT held before the rotation, and the fingerprint of the
+	// pending value when the step had it in hand.
+	previous    string
+	fingerprint string
+	// noEvent: the step is not part of a rotation (the configuration test).
+	noEvent bool
 }
 
 func (inv *invocation) fail(phase string, err error) (string, error) {
@@ -137,7 +154,9 @@ func (inv *invocation) run(ctx context.Context) (string, error) {
 		return inv.fail("check", ErrUnknownVersion)
 	}
 	if desc.HasStage(inv.req.Token, secretstore.Current) {
-		// A finished rotation: AWS may leave AWSPENDING on it too.
+		// A finished rotation: AWS may leave AWSPENDING on it too. The
+		// version it replaced is AWSPREVIOUS now.
+		inv.previous, _ = desc.VersionWithStage(secretstore.Previous)
 		inv.log.Info("version is already AWSCURRENT; nothing to do")
 		return outcomeSkipped, nil
 	}
@@ -175,6 +194,7 @@ func (inv *invocation) currentVersion() (string, error) {
 	if !ok {
 		return "", ErrNoCurrent
 	}
+	inv.previous = id
 	return id, nil
 }
 
@@ -190,9 +210,11 @@ func (inv *invocation) value(ctx context.Context, versionID string) ([]byte, err
 }
 
 func (inv *invocation) create(ctx context.Context) (string, error) {
-	switch _, err := inv.value(ctx, inv.req.Token); {
+	switch pending, err := inv.value(ctx, inv.req.Token); {
 	case err == nil:
 		inv.log.Info("pending version already has a value; nothing to do")
+		_, _ = inv.currentVersion() // for the event only
+		inv.fingerprintOf(pending)
 		return outcomeSkipped, nil
 	case !errors.Is(err, secretstore.ErrVersionNotFound):
 		return inv.fail("read pending", err)
@@ -216,6 +238,7 @@ func (inv *invocation) create(ctx context.Context) (string, error) {
 		return inv.fail("rotator create", err)
 	}
 	inv.scrub.AddSecretJSON(resp.Pending)
+	inv.fingerprintOf(resp.Pending)
 	err = inv.store.PutPending(ctx, secretstore.PendingValue{
 		SecretID: inv.req.SecretID, VersionID: inv.req.Token, Value: resp.Pending, RotationToken: inv.req.RotationToken,
 	})
@@ -241,6 +264,7 @@ func (inv *invocation) pair(ctx context.Context) (current, pending []byte, phase
 		}
 		return current, nil, "read pending", err
 	}
+	inv.fingerprintOf(pending)
 	return current, pending, "", nil
 }
 
@@ -267,8 +291,9 @@ func (inv *invocation) set(ctx context.Context) (string, error) {
 func (inv *invocation) test(ctx context.Context) (string, error) {
 	current, pending, phase, err := inv.pair(ctx)
 	if errors.Is(err, ErrNoPendingValue) && current != nil {
-		inv.log.Info("pending version has no value: testing the current credential (rotation configuration test)")
+		inv.log.Info("pending version has no value: testing the current credential (rotation configuration test); no event is published")
 		pending, err = current, nil
+		inv.noEvent = true
 	}
 	if err != nil {
 		return inv.fail(phase, err)
@@ -297,6 +322,9 @@ func (inv *invocation) finish(ctx context.Context) (string, error) {
 	return outcomeDone, nil
 }
 
+// errPasswordChars: the store's password ignored the exclusions.
+var errPasswordChars = errors.New("the generated password holds characters the target does not accept")
+
 func (inv *invocation) newPassword(ctx context.Context) (string, error) {
 	var (
 		pw  string
@@ -320,7 +348,7 @@ func (inv *invocation) newPassword(ctx context.Context) (string, error) {
 	inv.scrub.Add(pw)
 	if got := password.Without(pw, inv.allowed); got != "" {
 		// A store that ignores the exclusions must not reach the target.
-		return "", errors.New("the generated password holds characters the target does not accept")
+		return "", errPasswordChars
 	}
 	return pw, nil
 }
