@@ -16,6 +16,17 @@
 //	                         bytes) keys the events' fingerprints; read once
 //	                         at start; unset: events without fingerprints
 //	AWS_ENDPOINT_URL_EVENTBRIDGE, AWS_ENDPOINT_URL  EventBridge endpoint
+//	ROTOR_LOCK_IDLE_USER     true: the deactivation gate locks the idle user
+//	                         of alternating users (NOLOGIN) once every
+//	                         registered consumer acknowledged; default false
+//	ROTOR_GRACE_PERIOD       how long the gate waits for acknowledgements
+//	                         after a rotation (Go duration; default 24h)
+//	ROTOR_GATE_SECRETS       secrets the hourly sweep evaluates (comma list);
+//	                         default: every secret with a registration
+//
+// The function also takes EventBridge events (when ROTOR_EVENT_BUS is set):
+// rotor's Consumer Acknowledged and Rotation Completed, and the scheduled
+// sweep, which it hands to the deactivation gate (shared/deactivation).
 //	LOG_LEVEL                debug, info (default), warn, error
 package main
 
@@ -24,44 +35,73 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/rotorhq/rotor/rotators/postgres"
+	"github.com/rotorhq/rotor/shared/deactivation"
 	"github.com/rotorhq/rotor/shared/function"
 	"github.com/rotorhq/rotor/shared/lifecycle"
+	"github.com/rotorhq/rotor/shared/metrics"
 )
 
 func main() {
 	logger := function.Logger()
-	engine, err := wire(context.Background(), logger)
+	engine, gate, err := wire(context.Background(), logger)
 	if err != nil {
 		logger.Error("configuration", "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(engine.HandleRotationEvent)
+	var events function.EventHandler
+	if gate != nil {
+		events = gate
+	}
+	lambda.Start(function.Handler(engine, events))
 }
 
-func wire(ctx context.Context, logger *slog.Logger) (*lifecycle.Engine, error) {
+// wire builds the engine, and the gate when events are on (nil otherwise).
+func wire(ctx context.Context, logger *slog.Logger) (*lifecycle.Engine, *deactivation.Gate, error) {
 	env, err := function.LoadEnv(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	strategy := postgres.Strategy(function.Getenv("ROTATION_STRATEGY", string(postgres.AlternatingUsers)))
-	rotator, err := postgres.New(postgres.Options{Strategy: strategy, RootCAs: env.RootCAs})
+	lockIdle, err := strconv.ParseBool(function.Getenv("ROTOR_LOCK_IDLE_USER", "false"))
 	if err != nil {
-		return nil, fmt.Errorf("ROTATION_STRATEGY: %w", err)
+		return nil, nil, fmt.Errorf("ROTOR_LOCK_IDLE_USER: %q is not true or false", os.Getenv("ROTOR_LOCK_IDLE_USER"))
+	}
+	rotator, err := postgres.New(postgres.Options{Strategy: strategy, RootCAs: env.RootCAs, LockIdleUser: lockIdle})
+	if err != nil {
+		return nil, nil, fmt.Errorf("ROTATION_STRATEGY: %w", err)
 	}
 	ev, err := env.LoadEvents(ctx, logger)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	engine, err := lifecycle.New(env.Store, rotator, env.Config, logger)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if ev.Publisher != nil {
-		engine = engine.WithEvents(ev.Publisher, ev.Fingerprinter)
+	if ev.Publisher == nil {
+		return engine, nil, nil
 	}
-	return engine, nil
+	engine = engine.WithEvents(ev.Publisher, ev.Fingerprinter)
+	settings, err := deactivation.SettingsFromEnv(os.LookupEnv)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := deactivation.Config{
+		Store: env.Store, Publisher: ev.Publisher, Info: rotator.Info(),
+		GracePeriod: settings.GracePeriod, Secrets: settings.Secrets,
+		Metrics: metrics.New(os.Stdout, metrics.Namespace), Logger: logger,
+	}
+	if d := rotator.Deactivator(); d != nil {
+		cfg.Deactivator = d
+	}
+	gate, err := deactivation.New(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return engine, gate, nil
 }

@@ -27,16 +27,20 @@ func TestWire(t *testing.T) {
 		env      map[string]string
 		wantErr  string
 		strategy postgres.Strategy
+		gate     bool
 	}{
-		{"defaults", nil, "", postgres.AlternatingUsers},
-		{"single user", map[string]string{"ROTATION_STRATEGY": "single-user"}, "", postgres.SingleUser},
-		{"unknown strategy", map[string]string{"ROTATION_STRATEGY": "round-robin"}, "ROTATION_STRATEGY", ""},
-		{"bad length", map[string]string{"PASSWORD_LENGTH": "many"}, "PASSWORD_LENGTH", ""},
-		{"bad source", map[string]string{"PASSWORD_SOURCE": "dice"}, "PASSWORD_SOURCE", ""},
-		{"missing CA bundle", map[string]string{"ROTOR_CA_BUNDLE": "/nonexistent/bundle.pem"}, "ROTOR_CA_BUNDLE", ""},
-		{"CA bundle without a certificate", map[string]string{"ROTOR_CA_BUNDLE": notPEM}, "ROTOR_CA_BUNDLE", ""},
-		{"events without fingerprints", map[string]string{"ROTOR_EVENT_BUS": "rotor-events"}, "", postgres.AlternatingUsers},
-		{"bad event bus", map[string]string{"ROTOR_EVENT_BUS": "rotor events"}, "ROTOR_EVENT_BUS", ""},
+		{"defaults", nil, "", postgres.AlternatingUsers, false},
+		{"single user", map[string]string{"ROTATION_STRATEGY": "single-user"}, "", postgres.SingleUser, false},
+		{"unknown strategy", map[string]string{"ROTATION_STRATEGY": "round-robin"}, "ROTATION_STRATEGY", "", false},
+		{"bad length", map[string]string{"PASSWORD_LENGTH": "many"}, "PASSWORD_LENGTH", "", false},
+		{"bad source", map[string]string{"PASSWORD_SOURCE": "dice"}, "PASSWORD_SOURCE", "", false},
+		{"missing CA bundle", map[string]string{"ROTOR_CA_BUNDLE": "/nonexistent/bundle.pem"}, "ROTOR_CA_BUNDLE", "", false},
+		{"CA bundle without a certificate", map[string]string{"ROTOR_CA_BUNDLE": notPEM}, "ROTOR_CA_BUNDLE", "", false},
+		{"events without fingerprints", map[string]string{"ROTOR_EVENT_BUS": "rotor-events"}, "", postgres.AlternatingUsers, true},
+		{"bad event bus", map[string]string{"ROTOR_EVENT_BUS": "rotor events"}, "ROTOR_EVENT_BUS", "", false},
+		{"gate locks idle users", map[string]string{"ROTOR_EVENT_BUS": "rotor-events", "ROTOR_LOCK_IDLE_USER": "true", "ROTOR_GRACE_PERIOD": "2h"}, "", postgres.AlternatingUsers, true},
+		{"bad lock flag", map[string]string{"ROTOR_LOCK_IDLE_USER": "sometimes"}, "ROTOR_LOCK_IDLE_USER", "", false},
+		{"bad grace period", map[string]string{"ROTOR_EVENT_BUS": "rotor-events", "ROTOR_GRACE_PERIOD": "a while"}, "ROTOR_GRACE_PERIOD", "", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -46,7 +50,7 @@ func TestWire(t *testing.T) {
 			for k, v := range c.env {
 				t.Setenv(k, v)
 			}
-			engine, err := wire(context.Background(), slog.New(slog.DiscardHandler))
+			engine, gate, err := wire(context.Background(), slog.New(slog.DiscardHandler))
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 					t.Fatalf("want an error naming %s, got %v", c.wantErr, err)
@@ -55,6 +59,9 @@ func TestWire(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatalf("want no error, got %v", err)
+			}
+			if (gate != nil) != c.gate {
+				t.Errorf("want a gate %v, got %v (the gate runs when events are on)", c.gate, gate != nil)
 			}
 			if got := engine.Info(); got.Type != postgres.Type || got.Strategy != string(c.strategy) {
 				t.Errorf("want %s/%s, got %s/%s", postgres.Type, c.strategy, got.Type, got.Strategy)

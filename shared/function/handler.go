@@ -1,0 +1,67 @@
+package function
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	awsevents "github.com/aws/aws-lambda-go/events"
+)
+
+// One function serves two kinds of invocation: Secrets Manager's rotation
+// steps, and the EventBridge events of the deactivation gate (consumer
+// acknowledgements, completed rotations, the hourly schedule). Serving
+// both from one function keeps one role, one network path to the database
+// and one deployment per credential type.
+
+// RotationHandler runs a rotation step (lifecycle.Engine).
+type RotationHandler interface {
+	HandleRotationEvent(ctx context.Context, ev awsevents.SecretsManagerSecretRotationEvent) error
+}
+
+// EventHandler takes EventBridge events (deactivation.Gate).
+type EventHandler interface {
+	Handle(ctx context.Context, ev awsevents.EventBridgeEvent) error
+}
+
+// ErrNoGate is returned for an EventBridge event when the function runs
+// without a gate (no event bus configured).
+var ErrNoGate = errors.New("this function has no deactivation gate: set ROTOR_EVENT_BUS")
+
+// ErrUnknownPayload is returned for a payload that is neither a rotation
+// step nor an EventBridge event.
+var ErrUnknownPayload = errors.New("payload is neither a Secrets Manager rotation step nor an EventBridge event")
+
+// Handler returns the function's Lambda handler: a payload with "Step" is
+// a rotation step, one with "detail-type" an EventBridge event. gate may
+// be nil.
+func Handler(rotation RotationHandler, gate EventHandler) func(ctx context.Context, payload json.RawMessage) error {
+	return func(ctx context.Context, payload json.RawMessage) error {
+		var probe struct {
+			Step       *string `json:"Step"`
+			DetailType *string `json:"detail-type"`
+		}
+		if err := json.Unmarshal(payload, &probe); err != nil {
+			// The decoder's message quotes no input beyond a type name.
+			return errors.Join(ErrUnknownPayload, err)
+		}
+		switch {
+		case probe.Step != nil:
+			var ev awsevents.SecretsManagerSecretRotationEvent
+			if err := json.Unmarshal(payload, &ev); err != nil {
+				return err
+			}
+			return rotation.HandleRotationEvent(ctx, ev)
+		case probe.DetailType != nil:
+			if gate == nil {
+				return ErrNoGate
+			}
+			var ev awsevents.EventBridgeEvent
+			if err := json.Unmarshal(payload, &ev); err != nil {
+				return err
+			}
+			return gate.Handle(ctx, ev)
+		}
+		return ErrUnknownPayload
+	}
+}
