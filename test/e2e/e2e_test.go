@@ -38,6 +38,8 @@ var (
 	client    *sm.Client
 	logs      = &syncBuffer{}
 	fnLogPath string
+	// bootstrap is the postgres function, built for this machine.
+	bootstrap string
 	masterARN string
 	masterPW  = "Master-" + uuid.NewString()
 )
@@ -107,7 +109,7 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
-	bootstrap := filepath.Join(dir, "postgres", "bootstrap")
+	bootstrap = filepath.Join(dir, "postgres", "bootstrap")
 	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", bootstrap, "github.com/rotorhq/rotor/functions/postgres")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {

@@ -37,10 +37,11 @@ func awsConfig() aws.Config {
 }
 
 // startEventsFunction starts the postgres function (the binary TestMain
-// built, beside the shared function log) under aws-lambda-rie with events
-// on: ROTOR_EVENT_BUS, and ROTOR_FINGERPRINT_KEY_SECRET when keySecret is
-// set. It returns the function's name and the path of its own log.
-func startEventsFunction(t *testing.T, bus, keySecret string) (name, logPath string) {
+// built) under aws-lambda-rie with events on: ROTOR_EVENT_BUS, and
+// ROTOR_FINGERPRINT_KEY_SECRET when keySecret is set; extra adds or
+// overrides variables. It returns the function's name and the path of its
+// own log.
+func startEventsFunction(t testing.TB, bus, keySecret string, extra map[string]string) (name, logPath string) {
 	t.Helper()
 	ctx := context.Background()
 	rie, err := lambda.EnsureRIE(ctx)
@@ -60,8 +61,9 @@ func startEventsFunction(t *testing.T, bus, keySecret string) (name, logPath str
 	if keySecret != "" {
 		env["ROTOR_FINGERPRINT_KEY_SECRET"] = keySecret
 	}
+	maps.Copy(env, extra)
 	fn, err := endpoint.Lambda.StartFunction(ctx, endpoint.FunctionARN(name), lambda.RIEOptions{
-		Path: rie, Bootstrap: filepath.Join(filepath.Dir(fnLogPath), "postgres", "bootstrap"),
+		Path: rie, Bootstrap: bootstrap,
 		Timeout: 30 * time.Second, LogFile: logPath, Env: env,
 	})
 	if err != nil {
@@ -194,7 +196,7 @@ func TestRotationPublishesEachPhase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	function, logPath := startEventsFunction(t, route.bus, aws.ToString(keyOut.ARN))
+	function, logPath := startEventsFunction(t, route.bus, aws.ToString(keyOut.ARN), nil)
 	arn := newApp(t, "app_events")
 	_, oldVersion := read(t, arn, "AWSCURRENT")
 	d, err := client.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(arn)})
@@ -281,7 +283,7 @@ func TestRotationPublishesEachPhase(t *testing.T) {
 // rotation completes all the same, and the function's log shows each miss
 // and counts it in the EventsNotPublished metric.
 func TestRotationWithTheBusMissing(t *testing.T) {
-	function, logPath := startEventsFunction(t, fmt.Sprintf("rotor-e2e-missing-%d", roleSeq.Add(1)), "")
+	function, logPath := startEventsFunction(t, fmt.Sprintf("rotor-e2e-missing-%d", roleSeq.Add(1)), "", nil)
 	arn := newApp(t, "app_nobus")
 	version := rotate(t, arn, function, "")
 	cur, curVersion := read(t, arn, "AWSCURRENT")
