@@ -2,127 +2,166 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/rotorhq/rotor/test/pgserver"
+	"github.com/rotorhq/rotor/events"
+	"github.com/rotorhq/rotor/events/consumer"
+	"github.com/rotorhq/rotor/events/pgadapter"
+	"github.com/rotorhq/rotor/events/publish"
 )
 
-// The demo's consumers behave like a service with a connection pool: they
-// reconnect now and then with the credential they last read from AWSCURRENT
-// (re-read on a short poll), and on an authentication failure they re-read
-// it and retry once. With alternating users the retry should never be
-// needed; with a single user it closes the window between setSecret and
-// finishSecret. The consumer SDK of a later issue replaces this loop.
+// The demo's consumers are services as rotor means them to be written: the
+// consumer SDK's cache of the secret, fed by the service's own SQS queue
+// (a rule on rotor's bus), and a pgx pool whose logins take the cache's
+// credential. Connections live a few hundred milliseconds, so logins
+// happen all the time; on a swap the pool drains its old connections, and
+// a refused login refreshes the cache and retries once.
 
 const (
-	queryEvery     = 20 * time.Millisecond
-	reconnectEvery = 10 // queries
-	pollEvery      = 500 * time.Millisecond
+	queryEvery      = 20 * time.Millisecond
+	connLifetime    = 300 * time.Millisecond
+	consumerPollTTL = time.Hour // only the push path explains a swap
 )
 
-type loadStats struct {
-	ok, failed, reconnects, authRetries int64
+type service struct {
+	name  string
+	cache *consumer.Cache
+	pool  *pgadapter.Pool
+	mu    sync.Mutex
+	swaps map[string]time.Time // version -> when this service swapped to it
 }
 
 type load struct {
-	wg    sync.WaitGroup
-	stats struct{ ok, failed, reconnects, authRetries atomic.Int64 }
+	wg       sync.WaitGroup
+	services []*service
+	ok       atomic.Int64
+	failed   atomic.Int64
 }
 
-// reader reads the credential AWSCURRENT holds.
-type reader func(ctx context.Context) (credential, error)
+type loadStats struct {
+	ok, failed, refused, retried int64
+}
 
-func startConsumers(ctx context.Context, n int, current reader, server *pgserver.Server) *load {
+// startConsumers starts n services on the secret, each with its own queue.
+func (st *stack) startConsumers(ctx context.Context, n int, logger *slog.Logger) (*load, error) {
+	pub, err := publish.New(st.events, publish.Options{BusName: busName, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
 	l := &load{}
 	for i := range n {
-		l.wg.Add(1)
+		s := &service{name: consumerName(i), swaps: map[string]time.Time{}}
+		s.cache, err = consumer.New(ctx, st.sm, consumer.Options{
+			SecretID: st.appARN, Consumer: s.name, Publisher: pub, TTL: consumerPollTTL, Logger: logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("consumer %s: %w", s.name, err)
+		}
+		s.cache.OnSwap(func(_, new consumer.Version) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.swaps[new.ID] = time.Now()
+		})
+		queueURL, err := st.subscribe(ctx, s.name, consumerPattern(st.appARN))
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := pgxpool.ParseConfig("")
+		if err != nil {
+			return nil, err
+		}
+		cfg.ConnConfig = st.db.ConnConfig("", "", true)
+		cfg.MaxConns = 2
+		cfg.MaxConnLifetime = connLifetime
+		cfg.MaxConnLifetimeJitter = connLifetime / 2
+		cfg.HealthCheckPeriod = connLifetime / 3
+		if s.pool, err = pgadapter.NewPool(ctx, s.cache, cfg, pgadapter.WithLogger(logger)); err != nil {
+			return nil, err
+		}
+		l.services = append(l.services, s)
+		l.wg.Add(2)
 		go func() {
 			defer l.wg.Done()
-			l.consume(ctx, i, current, server)
+			_ = consumer.ListenSQS(ctx, st.sqs, queueURL, s.cache)
+		}()
+		go func() {
+			defer l.wg.Done()
+			l.query(ctx, s, i)
 		}()
 	}
-	return l
+	return l, nil
 }
 
-func (l *load) wait() loadStats {
-	l.wg.Wait()
-	return loadStats{l.stats.ok.Load(), l.stats.failed.Load(), l.stats.reconnects.Load(), l.stats.authRetries.Load()}
+func consumerName(i int) string { return fmt.Sprintf("orders-service-%d", i+1) }
+
+// consumerPattern: every rotor event of the secret but acknowledgements,
+// as the CDK's ConsumerSubscription subscribes a service.
+func consumerPattern(arn string) string {
+	return fmt.Sprintf(`{"source":["rotor"],"detail-type":[{"anything-but":[%q]}],"detail":{"secretArn":[%q]}}`, events.ConsumerAcknowledged, arn)
 }
 
-type credential struct{ Username, Password string }
-
-func (l *load) consume(ctx context.Context, id int, current reader, server *pgserver.Server) {
-	cred, err := current(ctx)
-	if err != nil {
-		l.stats.failed.Add(1)
-		return
-	}
-	polled := time.Now()
-	var conn *pgx.Conn
-	defer func() {
-		if conn != nil {
-			conn.Close(context.Background())
-		}
-	}()
+func (l *load) query(ctx context.Context, s *service, id int) {
 	tick := time.NewTicker(queryEvery + time.Duration(id)*time.Millisecond)
 	defer tick.Stop()
-	for q := 0; ; q++ {
+	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		if time.Since(polled) > pollEvery {
-			if c, err := current(ctx); err == nil {
-				cred = c
-			}
-			polled = time.Now()
+		_, err := s.pool.Exec(ctx, `INSERT INTO orders (item) VALUES ($1)`, s.name)
+		if ctx.Err() != nil {
+			return
 		}
-		if conn == nil || q%reconnectEvery == 0 {
-			if conn != nil {
-				conn.Close(ctx)
-				conn = nil
-			}
-			conn, err = l.connect(ctx, server, &cred, current)
-			if err != nil {
-				if ctx.Err() == nil {
-					l.stats.failed.Add(1)
-				}
-				continue
-			}
-			l.stats.reconnects.Add(1)
-		}
-		if _, err := conn.Exec(ctx, `INSERT INTO orders (item) VALUES ($1)`, "widget"); err != nil {
-			if ctx.Err() == nil {
-				l.stats.failed.Add(1)
-			}
-			conn.Close(context.Background())
-			conn = nil
+		if err != nil {
+			l.failed.Add(1)
 			continue
 		}
-		l.stats.ok.Add(1)
+		l.ok.Add(1)
 	}
 }
 
-// connect logs in with the credential; on an authentication failure it
-// re-reads AWSCURRENT and tries once more.
-func (l *load) connect(ctx context.Context, server *pgserver.Server, cred *credential, current reader) (*pgx.Conn, error) {
-	conn, err := server.Connect(ctx, cred.Username, cred.Password)
-	var pgErr *pgconn.PgError
-	if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "28P01" {
-		return conn, err
+// wait stops the services (their context has ended) and sums them up.
+func (l *load) wait() loadStats {
+	l.wg.Wait()
+	st := loadStats{ok: l.ok.Load(), failed: l.failed.Load()}
+	for _, s := range l.services {
+		ps := s.pool.Stats()
+		st.refused += ps.AuthFailures
+		st.retried += ps.Retries
+		s.pool.Close()
 	}
-	l.stats.authRetries.Add(1)
-	c, rerr := current(ctx)
-	if rerr != nil {
-		return nil, err
+	return st
+}
+
+// propagation lists, for every service and rotation, the time from the end
+// of finishSecret to the service's swap.
+func (l *load) propagation(finished map[string]time.Time) []time.Duration {
+	var out []time.Duration
+	for _, s := range l.services {
+		s.mu.Lock()
+		for version, at := range s.swaps {
+			if f, ok := finished[version]; ok {
+				out = append(out, at.Sub(f))
+			}
+		}
+		s.mu.Unlock()
 	}
-	*cred = c
-	return server.Connect(ctx, cred.Username, cred.Password)
+	slices.Sort(out)
+	return out
+}
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p*float64(len(sorted))+0.5) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
 }

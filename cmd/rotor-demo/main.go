@@ -2,11 +2,15 @@
 // PostgreSQL secret on a schedule compressed to seconds, running the real
 // PostgreSQL rotation function (dist/local/postgres/bootstrap) under AWS's
 // Lambda Runtime Interface Emulator, against a throwaway PostgreSQL server
-// with password authentication and TLS, while consumers query the database
-// with whatever AWSCURRENT holds. Rotation events reach the demo as they
-// would reach a service: Secrets Manager → the default EventBridge bus → a
-// rule → an SQS queue. It prints each rotation's steps and a summary, and
-// leaves no process or temp dir behind, also on Ctrl-C.
+// with password authentication and TLS, while services query the database
+// through the consumer SDK: each has its own SQS queue on rotor's bus, a
+// cache of the secret and a pgx pool that takes the cache's credential.
+// Each service swaps and acknowledges every rotation; the function, as the
+// deactivation gate, then locks the previous user (alternating users).
+// Every rotor and Secrets Manager event is kept in an audit trail. It
+// prints each rotation's steps and a summary (queries, propagation times,
+// acknowledgements, a scan for leaked values), and leaves no process or
+// temp dir behind, also on Ctrl-C.
 package main
 
 import (
@@ -36,7 +40,7 @@ func main() {
 	var o options
 	flag.IntVar(&o.rotations, "rotations", 5, "rotations to run")
 	flag.DurationVar(&o.interval, "interval", 3*time.Second, "real time between scheduled rotations: the schedule is rate(4 hours), on a clock running fast")
-	flag.IntVar(&o.consumers, "consumers", 4, "consumers querying the database meanwhile")
+	flag.IntVar(&o.consumers, "consumers", 4, "services querying the database meanwhile, each with its own queue, cache and pool")
 	flag.StringVar(&o.strategy, "strategy", string(postgres.AlternatingUsers), "alternating-users or single-user")
 	flag.StringVar(&o.bootstrap, "bootstrap", "dist/local/postgres/bootstrap", "the PostgreSQL function built for this machine (make local-build)")
 	flag.StringVar(&o.logDir, "log-dir", "dist/demo", "where the function's and the endpoint's logs are kept")

@@ -13,7 +13,9 @@ import (
 
 // TestDemo runs what `make demo` runs, shorter: two scheduled rotations
 // through the local endpoint with the real function under aws-lambda-rie,
-// consumers querying meanwhile. It must finish by itself with no failure.
+// services querying meanwhile through the consumer SDK and its pgx pool.
+// Every service must swap and acknowledge each rotation, the gate must lock
+// each previous user, and it must finish by itself with no failure.
 func TestDemo(t *testing.T) {
 	dir := t.TempDir()
 	bootstrap := filepath.Join(dir, "postgres", "bootstrap")
@@ -29,13 +31,16 @@ func TestDemo(t *testing.T) {
 	if err := run(ctx, o, &out); err != nil {
 		t.Fatalf("want the demo to succeed, got %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"rotation 2 ", "2 succeeded", "0 failed (", "found 0 times"} {
+	for _, want := range []string{"rotation 2 ", "2 succeeded", "ok, 0 failed;", "found 0 times",
+		"acknowledgements     4 (2 services x 2 rotations expected)", "locked the previous user 2 times", "rotor Rotation Completed 2"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("want %q in the demo's output, got\n%s", want, out.String())
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "logs", "function.log")); err != nil {
-		t.Errorf("want the function's log kept, got %v", err)
+	for _, log := range []string{"function.log", "consumers.log", "audit.jsonl"} {
+		if st, err := os.Stat(filepath.Join(dir, "logs", log)); err != nil || st.Size() == 0 {
+			t.Errorf("want %s kept, got %v", log, err)
+		}
 	}
 }
 
