@@ -23,11 +23,11 @@
 //	                         after a rotation (Go duration; default 24h)
 //	ROTOR_GATE_SECRETS       secrets the hourly sweep evaluates (comma list);
 //	                         default: every secret with a registration
+//	LOG_LEVEL                debug, info (default), warn, error
 //
 // The function also takes EventBridge events (when ROTOR_EVENT_BUS is set):
 // rotor's Consumer Acknowledged and Rotation Completed, and the scheduled
 // sweep, which it hands to the deactivation gate (shared/deactivation).
-//	LOG_LEVEL                debug, info (default), warn, error
 package main
 
 import (
