@@ -49,7 +49,8 @@ type Cache struct {
 	mu       sync.Mutex
 	inflight *flight
 	lastOK   time.Time // start of the last successful refresh (monotonic)
-	hooks    []func(old, new Version)
+	hooks    []swapHook
+	hookSeq  uint64
 	auth     map[string]*authEntry // by failed version id
 	failedAt map[string]time.Time  // versions whose login failed, by id
 	lastPoll time.Time
@@ -133,14 +134,28 @@ func (c *Cache) SecretARN() string { return c.state.Load().arn }
 // refresh; a hook that blocks delays later refreshes, and a hook must not
 // call Refresh, AuthFailed or HandleEvent (it would wait for the refresh
 // that runs it). A panic in a hook is logged (without its value) and the
-// next hook runs.
-func (c *Cache) OnSwap(fn func(old, new Version)) {
+// next hook runs. The returned function unregisters the hook (a closed
+// pool must not stay reachable from a cache that outlives it).
+func (c *Cache) OnSwap(fn func(old, new Version)) (remove func()) {
 	if fn == nil {
-		return
+		return func() {}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.hooks = append(c.hooks, fn)
+	c.hookSeq++
+	id := c.hookSeq
+	c.hooks = append(c.hooks, swapHook{id: id, fn: fn})
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.hooks = slices.DeleteFunc(c.hooks, func(h swapHook) bool { return h.id == id })
+	}
+}
+
+// swapHook is a registered [Cache.OnSwap] hook.
+type swapHook struct {
+	id uint64
+	fn func(old, new Version)
 }
 
 // Refresh describes the secret and, if AWSCURRENT moved, loads the new
@@ -335,7 +350,7 @@ func (c *Cache) runHooks(old, new Version) {
 					c.log().Error("OnSwap hook panicked", "hook", i, "panicType", fmt.Sprintf("%T", r))
 				}
 			}()
-			h(old, new)
+			h.fn(old, new)
 		}()
 	}
 }

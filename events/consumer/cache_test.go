@@ -561,3 +561,33 @@ func TestRefreshSharedByConcurrentCallers(t *testing.T) {
 		t.Errorf("want %s, got %s", v2, c.Current().ID)
 	}
 }
+
+// A hook removed with the function OnSwap returned no longer runs; the
+// others still do, in order.
+func TestOnSwapRemove(t *testing.T) {
+	s, v1 := newSecret(t)
+	c := newCache(t, s, consumer.Options{})
+	var mu sync.Mutex
+	var ran []string
+	hook := func(name string) func(old, new consumer.Version) {
+		return func(old, new consumer.Version) {
+			mu.Lock()
+			defer mu.Unlock()
+			ran = append(ran, name)
+		}
+	}
+	c.OnSwap(hook("first"))
+	remove := c.OnSwap(hook("removed"))
+	c.OnSwap(hook("last"))
+	remove()
+	remove() // twice is harmless
+	s.rotate(t, v1)
+	if swapped, err := c.Refresh(t.Context()); err != nil || !swapped {
+		t.Fatalf("want a swap, got (%v, %v)", swapped, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(ran, []string{"first", "last"}) {
+		t.Fatalf("want hooks first and last to run, got %v", ran)
+	}
+}

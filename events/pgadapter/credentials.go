@@ -27,7 +27,7 @@ type Credentials interface {
 	// not fail in turn.
 	AuthFailed(ctx context.Context, failedVersionID string) (consumer.Version, error)
 	// OnSwap registers a hook run after Current moved to a new version.
-	OnSwap(fn func(old, new consumer.Version))
+	OnSwap(fn func(old, new consumer.Version)) (remove func())
 }
 
 var _ Credentials = (*consumer.Cache)(nil)

@@ -20,7 +20,7 @@ func (s *staticCreds) Current() consumer.Version { return s.v[s.i%len(s.v)] }
 func (s *staticCreds) AuthFailed(context.Context, string) (consumer.Version, error) {
 	return consumer.Version{}, consumer.ErrNoNewerCredential
 }
-func (s *staticCreds) OnSwap(func(old, new consumer.Version)) {}
+func (s *staticCreds) OnSwap(func(old, new consumer.Version)) func() { return func() {} }
 
 // BenchmarkBeforeConnect is the adapter's work per new connection: on the
 // copy of the config pgxpool makes, with the version already parsed

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -122,7 +123,7 @@ type fakeCreds struct {
 	cur       consumer.Version
 	next      *consumer.Version // what AuthFailed offers; nil: nothing newer
 	preferred *consumer.Version
-	hooks     []func(old, new consumer.Version)
+	hooks     []*func(old, new consumer.Version)
 	failed    []string
 }
 
@@ -149,10 +150,23 @@ func (f *fakeCreds) AuthFailed(_ context.Context, id string) (consumer.Version, 
 	return v, nil
 }
 
-func (f *fakeCreds) OnSwap(fn func(old, new consumer.Version)) {
+func (f *fakeCreds) OnSwap(fn func(old, new consumer.Version)) func() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.hooks = append(f.hooks, fn)
+	h := &fn
+	f.hooks = append(f.hooks, h)
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.hooks = slices.DeleteFunc(f.hooks, func(x *func(old, new consumer.Version)) bool { return x == h })
+	}
+}
+
+// hookCount is how many swap hooks are registered.
+func (f *fakeCreds) hookCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.hooks)
 }
 
 // offer makes AuthFailed return v (a pending version).
@@ -170,10 +184,10 @@ func (f *fakeCreds) swap(v consumer.Version) {
 		old = *f.preferred
 	}
 	f.cur, f.preferred, f.next = v, nil, nil
-	hooks := append([]func(old, new consumer.Version){}, f.hooks...)
+	hooks := slices.Clone(f.hooks)
 	f.mu.Unlock()
 	for _, h := range hooks {
-		h(old, v)
+		(*h)(old, v)
 	}
 }
 

@@ -17,7 +17,8 @@ import (
 // method is pgxpool's own.
 type Pool struct {
 	*pgxpool.Pool
-	core *core
+	core   *core
+	unhook func()
 }
 
 // NewPool makes a pool on cfg (made by [pgxpool.ParseConfig]; NewPool
@@ -60,12 +61,19 @@ func NewPool(ctx context.Context, creds Credentials, cfg *pgxpool.Config, opts .
 	if err != nil {
 		return nil, err
 	}
-	creds.OnSwap(func(old, new consumer.Version) {
+	unhook := creds.OnSwap(func(old, new consumer.Version) {
 		c.swapped(old, new)
 		// Idle connections close now; acquired ones when released.
 		pool.Reset()
 	})
-	return &Pool{Pool: pool, core: c}, nil
+	return &Pool{Pool: pool, core: c, unhook: unhook}, nil
+}
+
+// Close unregisters the swap hook, then closes the pool
+// ([pgxpool.Pool.Close]).
+func (p *Pool) Close() {
+	p.unhook()
+	p.Pool.Close()
 }
 
 // Stats returns the adapter's counters; [pgxpool.Pool.Stat] has the pool's.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"io"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -16,12 +17,23 @@ import (
 // adapter's hooks). Open a database with sql.OpenDB(connector), or use
 // [OpenDB].
 type Connector struct {
-	core  *core
-	inner driver.Connector
-	reset func(context.Context, *pgx.Conn) error
+	core   *core
+	inner  driver.Connector
+	reset  func(context.Context, *pgx.Conn) error
+	unhook func()
 }
 
-var _ driver.Connector = (*Connector)(nil)
+var (
+	_ driver.Connector = (*Connector)(nil)
+	// sql.DB.Close calls a connector's Close.
+	_ io.Closer = (*Connector)(nil)
+)
+
+// Close unregisters the swap hook; [sql.DB.Close] calls it.
+func (c *Connector) Close() error {
+	c.unhook()
+	return nil
+}
 
 // NewConnector makes a connector on connConfig (made by [pgx.ParseConfig];
 // the connector keeps a copy): its User and Password are replaced by those
@@ -58,7 +70,7 @@ func NewConnector(creds Credentials, connConfig *pgx.ConnConfig, opts ...Option)
 		stdlib.OptionResetSession(c.resetSession),
 	)
 	c.inner = stdlib.GetConnector(*connConfig.Copy(), sopts...)
-	creds.OnSwap(func(old, new consumer.Version) { c.core.swapped(old, new) })
+	c.unhook = creds.OnSwap(func(old, new consumer.Version) { c.core.swapped(old, new) })
 	return c, nil
 }
 

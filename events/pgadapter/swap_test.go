@@ -216,3 +216,33 @@ func TestDBAlternatingUsers(t *testing.T) {
 	}
 	noSecrets(t, "log", logs.String(), pwA, pwB)
 }
+
+// Closing a pool, or the sql.DB of a connector, unregisters its swap hook:
+// a cache that outlives the pool must not keep it reachable, nor reset it.
+func TestCloseUnregistersTheSwapHook(t *testing.T) {
+	ctx := context.Background()
+	user, pw := newRole(t)
+	creds := newFakeCreds(version(t, user, pw))
+	pool, err := pgadapter.NewPool(ctx, creds, poolConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := pgadapter.NewConnector(creds, connConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	if got := creds.hookCount(); got != 2 {
+		t.Fatalf("want 2 swap hooks registered, got %d", got)
+	}
+	pool.Close()
+	if got := creds.hookCount(); got != 1 {
+		t.Fatalf("after pool.Close: want 1 swap hook, got %d", got)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := creds.hookCount(); got != 0 {
+		t.Fatalf("after db.Close: want no swap hook, got %d", got)
+	}
+}
