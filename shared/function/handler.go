@@ -6,17 +6,20 @@ import (
 	"errors"
 
 	awsevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/rotorhq/rotor/shared/lifecycle"
 )
 
-// One function serves two kinds of invocation: Secrets Manager's rotation
-// steps, and the EventBridge events of the deactivation gate (consumer
-// acknowledgements, completed rotations, the hourly schedule). Serving
-// both from one function keeps one role, one network path to the database
-// and one deployment per credential type.
+// One function serves three kinds of invocation: Secrets Manager's
+// rotation steps, an operator's rollback, and the EventBridge events of the
+// deactivation gate (consumer acknowledgements, completed rotations, the
+// hourly schedule). Serving them from one function keeps one role, one
+// network path to the database and one deployment per credential type.
 
-// RotationHandler runs a rotation step (lifecycle.Engine).
+// RotationHandler runs a rotation step or a rollback (lifecycle.Engine).
 type RotationHandler interface {
 	HandleRotationEvent(ctx context.Context, ev awsevents.SecretsManagerSecretRotationEvent) error
+	HandleRollback(ctx context.Context, ev lifecycle.RollbackEvent) error
 }
 
 // EventHandler takes EventBridge events (deactivation.Gate).
@@ -29,16 +32,17 @@ type EventHandler interface {
 var ErrNoGate = errors.New("this function has no deactivation gate: set ROTOR_EVENT_BUS")
 
 // ErrUnknownPayload is returned for a payload that is neither a rotation
-// step nor an EventBridge event.
-var ErrUnknownPayload = errors.New("payload is neither a Secrets Manager rotation step nor an EventBridge event")
+// step, a rollback nor an EventBridge event.
+var ErrUnknownPayload = errors.New("payload is neither a Secrets Manager rotation step, a rollback nor an EventBridge event")
 
 // Handler returns the function's Lambda handler: a payload with "Step" is
-// a rotation step, one with "detail-type" an EventBridge event. gate may
-// be nil.
+// a rotation step, one with "Action" a rollback, one with "detail-type" an
+// EventBridge event. gate may be nil.
 func Handler(rotation RotationHandler, gate EventHandler) func(ctx context.Context, payload json.RawMessage) error {
 	return func(ctx context.Context, payload json.RawMessage) error {
 		var probe struct {
 			Step       *string `json:"Step"`
+			Action     *string `json:"Action"`
 			DetailType *string `json:"detail-type"`
 		}
 		if err := json.Unmarshal(payload, &probe); err != nil {
@@ -52,6 +56,12 @@ func Handler(rotation RotationHandler, gate EventHandler) func(ctx context.Conte
 				return err
 			}
 			return rotation.HandleRotationEvent(ctx, ev)
+		case probe.Action != nil:
+			var ev lifecycle.RollbackEvent
+			if err := json.Unmarshal(payload, &ev); err != nil {
+				return err
+			}
+			return rotation.HandleRollback(ctx, ev)
 		case probe.DetailType != nil:
 			if gate == nil {
 				return ErrNoGate
