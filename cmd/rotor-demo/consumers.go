@@ -20,13 +20,13 @@ import (
 // The demo's consumers are services as rotor means them to be written: the
 // consumer SDK's cache of the secret, fed by the service's own SQS queue
 // (a rule on rotor's bus), and a pgx pool whose logins take the cache's
-// credential. Connections live a few hundred milliseconds, so logins
-// happen all the time; on a swap the pool drains its old connections, and
+// credential. Connections live less than 100 ms, so logins happen all the
+// time, also between setSecret and finishSecret; on a swap the pool drains its old connections, and
 // a refused login refreshes the cache and retries once.
 
 const (
 	queryEvery      = 20 * time.Millisecond
-	connLifetime    = 300 * time.Millisecond
+	connLifetime    = 60 * time.Millisecond
 	consumerPollTTL = time.Hour // only the push path explains a swap
 )
 

@@ -291,9 +291,11 @@ func newPool(tb testing.TB, ctx context.Context, c *consumerUnderTest, conns int
 	}
 	cfg.ConnConfig = db.ConnConfig("", "", true)
 	cfg.MaxConns = conns
-	cfg.MaxConnLifetime = 300 * time.Millisecond
-	cfg.MaxConnLifetimeJitter = 200 * time.Millisecond
-	cfg.HealthCheckPeriod = 100 * time.Millisecond
+	// Shorter than the time between rotations, so that logins also fall
+	// in the single-user window between setSecret and finishSecret.
+	cfg.MaxConnLifetime = 40 * time.Millisecond
+	cfg.MaxConnLifetimeJitter = 40 * time.Millisecond
+	cfg.HealthCheckPeriod = 20 * time.Millisecond
 	pool, err := pgadapter.NewPool(ctx, c.cache, cfg, pgadapter.WithLogger(consumerLogger))
 	if err != nil {
 		tb.Fatal(err)
