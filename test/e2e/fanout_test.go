@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/rotorhq/rotor/events"
 	"github.com/rotorhq/rotor/events/consumer"
@@ -259,15 +261,51 @@ func (f *fanout) observed(tb testing.TB) []events.Event {
 			return out
 		}
 		for _, m := range msgs.Messages {
-			ev, err := events.Parse([]byte(aws.ToString(m.Body)))
+			body := []byte(aws.ToString(m.Body))
+			ev, err := events.Parse(body)
 			if err != nil {
 				tb.Fatalf("observer: an event events.Parse refuses: %v", err)
 			}
+			checkSchema(tb, body)
 			out = append(out, ev)
 			if _, err := f.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(f.observer), ReceiptHandle: m.ReceiptHandle}); err != nil {
 				tb.Fatal(err)
 			}
 		}
+	}
+}
+
+var (
+	schemaOnce sync.Once
+	schema     *jsonschema.Schema
+	schemaErr  error
+)
+
+// checkSchema validates an event as delivered against the published JSON
+// Schema (events/schema), which consumers not written in Go rely on.
+func checkSchema(tb testing.TB, body []byte) {
+	tb.Helper()
+	schemaOnce.Do(func() {
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(events.JSONSchema))
+		if err != nil {
+			schemaErr = err
+			return
+		}
+		c := jsonschema.NewCompiler()
+		c.AssertFormat()
+		if schemaErr = c.AddResource("rotation-event.v1.json", doc); schemaErr == nil {
+			schema, schemaErr = c.Compile("rotation-event.v1.json")
+		}
+	})
+	if schemaErr != nil {
+		tb.Fatal(schemaErr)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := schema.Validate(inst); err != nil {
+		tb.Fatalf("an event the JSON Schema refuses: %v\n%s", err, body)
 	}
 }
 
