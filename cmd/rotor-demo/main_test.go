@@ -32,7 +32,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("want the demo to succeed, got %v\n%s", err, out.String())
 	}
 	for _, want := range []string{"rotation 2 ", "2 succeeded", "ok, 0 failed;", "found 0 times",
-		"acknowledgements     4 (2 services x 2 rotations expected)", "locked the previous user 2 times", "rotor Rotation Completed 2"} {
+		"acknowledgements     4 of rotated versions (2 services x 2 rotations expected), 2 more when the services started", "locked the previous user 2 times", "rotor Rotation Completed 2"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("want %q in the demo's output, got\n%s", want, out.String())
 		}

@@ -384,6 +384,7 @@ type eventLog struct {
 	// From rotor's events: when finishSecret ended, by version, and the
 	// acknowledgements and deactivations.
 	finished    map[string]time.Time
+	acked       map[string]int // acknowledgements by version
 	acks        int
 	deactivated int
 	graceExpiry int
@@ -398,6 +399,7 @@ func (ev *eventLog) record(body []byte) string {
 			ev.finished[re.Detail.VersionID] = re.Detail.Time
 		case events.ConsumerAcknowledged:
 			ev.acks++
+			ev.acked[re.Detail.VersionID]++
 		case events.CredentialDeactivated:
 			ev.deactivated++
 			if re.Detail.Outcome == events.OutcomeGraceExpired {
@@ -443,7 +445,7 @@ func (st *stack) collect(ctx context.Context, ev *eventLog) {
 // follow receives the events from the queue and prints each rotation as its
 // AWSCURRENT moves, until o.rotations have succeeded.
 func (st *stack) follow(ctx context.Context, o options, out io.Writer) eventLog {
-	ev := eventLog{byType: map[string]int{}, finished: map[string]time.Time{}}
+	ev := eventLog{byType: map[string]int{}, finished: map[string]time.Time{}, acked: map[string]int{}}
 	deadline := time.Now().Add(time.Duration(o.rotations+2)*o.interval + 2*time.Minute)
 	n := 0
 	printed := map[string]bool{}
@@ -528,7 +530,12 @@ func (st *stack) summary(out io.Writer, o options, ev eventLog, stats loadStats,
 		fmt.Fprintf(w, "  propagation\tfinishSecret -> service swapped: p50 %s, p99 %s, max %s over %d swaps (push: bus -> rule -> SQS -> consumer SDK)\n",
 			ms(percentile(propagation, 0.5)), ms(percentile(propagation, 0.99)), ms(propagation[len(propagation)-1]), len(propagation))
 	}
-	fmt.Fprintf(w, "  acknowledgements\t%d (%d services x %d rotations expected)\n", ev.acks, o.consumers, ev.succeeded)
+	rotated := 0
+	for version := range ev.finished {
+		rotated += ev.acked[version]
+	}
+	fmt.Fprintf(w, "  acknowledgements\t%d of rotated versions (%d services x %d rotations expected), %d more when the services started\n",
+		rotated, o.consumers, ev.succeeded, ev.acks-rotated)
 	if postgres.Strategy(o.strategy) == postgres.AlternatingUsers {
 		fmt.Fprintf(w, "  deactivation\tthe gate locked the previous user %d times once every service had acknowledged (%d after the grace period)\n", ev.deactivated, ev.graceExpiry)
 	}

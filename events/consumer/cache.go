@@ -97,7 +97,7 @@ func New(ctx context.Context, api SecretsManagerAPI, opts Options) (*Cache, erro
 	if _, err := c.refreshAfter(ctx, time.Time{}); err != nil {
 		return nil, err
 	}
-	if opts.AcknowledgeOnStart {
+	if opts.Publisher != nil && !opts.SkipAcknowledgeOnStart {
 		s := c.state.Load()
 		prev := Version{}
 		if s.hasPrev {

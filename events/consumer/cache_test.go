@@ -61,7 +61,6 @@ func TestBadOptions(t *testing.T) {
 		{"consumer with a space", func(o *consumer.Options) { o.Consumer = "orders api" }, "Consumer"},
 		{"consumer aws:", func(o *consumer.Options) { o.Consumer = "aws:orders" }, "Consumer"},
 		{"consumer too long", func(o *consumer.Options) { o.Consumer = strings.Repeat("a", 114) }, "Consumer"},
-		{"ack on start without publisher", func(o *consumer.Options) { o.Publisher = nil; o.AcknowledgeOnStart = true }, "AcknowledgeOnStart"},
 		{"negative TTL", func(o *consumer.Options) { o.TTL = -time.Second }, "TTL"},
 		{"negative jitter", func(o *consumer.Options) { o.Jitter = -0.1 }, "Jitter"},
 		{"jitter of 1", func(o *consumer.Options) { o.Jitter = 1 }, "Jitter"},
@@ -165,15 +164,22 @@ func TestRefreshSwapsThenHooksThenAcknowledges(t *testing.T) {
 }
 
 // TestAcknowledgeOnStart: a consumer that starts after a rotation reports
-// the version it loaded.
+// the version it loaded, unless told not to.
 func TestAcknowledgeOnStart(t *testing.T) {
 	s, v1 := newSecret(t)
 	v2 := s.rotate(t, v1)
 	rec := &recorder{}
-	newCache(t, s, consumer.Options{Consumer: "billing-worker", Publisher: rec, AcknowledgeOnStart: true})
+	if _, err := consumer.New(t.Context(), smc, consumer.Options{SecretID: s.arn, Consumer: "billing-worker", Publisher: rec}); err != nil {
+		t.Fatal(err)
+	}
 	acks := rec.events()
 	if len(acks) != 1 || acks[0].Detail.VersionID != v2 || acks[0].Detail.PreviousVersionID != v1 {
 		t.Fatalf("want one acknowledgement of %s (previous %s), got %+v", v2, v1, acks)
+	}
+	skip := &recorder{}
+	newCache(t, s, consumer.Options{Consumer: "billing-worker", Publisher: skip, SkipAcknowledgeOnStart: true})
+	if acks := skip.events(); len(acks) != 0 {
+		t.Fatalf("SkipAcknowledgeOnStart: want no acknowledgement, got %+v", acks)
 	}
 }
 

@@ -43,13 +43,14 @@ type Options struct {
 	// "aws:..."), because the deactivation gate records it as a tag.
 	// Required when Publisher is set.
 	Consumer string
-	// Publisher receives one "Consumer Acknowledged" event per swap; nil
-	// sends none.
+	// Publisher receives one "Consumer Acknowledged" event per swap, and
+	// one for the version [New] loads; nil sends none.
 	Publisher Publisher
-	// AcknowledgeOnStart also acknowledges the version [New] loads, so that
-	// a consumer that (re)started after a rotation is counted by the
-	// deactivation gate without waiting for the next one.
-	AcknowledgeOnStart bool
+	// SkipAcknowledgeOnStart leaves out the acknowledgement of the version
+	// New loads. By default it is sent, so that a consumer that (re)started
+	// after a rotation is counted by the deactivation gate instead of
+	// holding the previous credential's revocation to the grace period.
+	SkipAcknowledgeOnStart bool
 	// TTL is the poll interval of [Cache.Run], the fallback when events are
 	// lost (default [DefaultTTL]); it also bounds how long a pending version
 	// is preferred after [Cache.AuthFailed].
@@ -105,8 +106,6 @@ func (o Options) withDefaults() (Options, error) {
 		return bad("SecretID", "missing")
 	case o.Publisher != nil && o.Consumer == "":
 		return bad("Consumer", "missing (required when Publisher is set)")
-	case o.AcknowledgeOnStart && o.Publisher == nil:
-		return bad("AcknowledgeOnStart", "set without a Publisher")
 	case o.TTL < 0:
 		return bad("TTL", fmt.Sprintf("want a positive duration, got %v", o.TTL))
 	case o.Jitter < 0 || o.Jitter >= 1:
