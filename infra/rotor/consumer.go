@@ -36,6 +36,11 @@ type ConsumerSubscriptionProps struct {
 	// TargetBus is another account's event bus that receives the events. Its
 	// policy must admit this account. Optional.
 	TargetBus awsevents.IEventBus
+	// AcknowledgeFrom is the account of a consumer behind TargetBus: the
+	// environment's bus (which must be defined in this app) admits its
+	// "Consumer Acknowledged" events, and nothing else from it, so that the
+	// deactivation gate hears from consumers in other accounts. Optional.
+	AcknowledgeFrom string
 	// VisibilityTimeout of the consumer's queue; default 30 seconds.
 	VisibilityTimeout awscdk.Duration
 	// MaxReceiveCount is how often a message is received before it moves to
@@ -163,6 +168,9 @@ func NewConsumerSubscription(scope constructs.Construct, id string, props *Consu
 		EventPattern: ConsumerEventPattern(props.Secrets),
 		Targets:      &[]awsevents.IRuleTarget{target},
 	})
+	if props.AcknowledgeFrom != "" {
+		admitAcknowledgements(props.Bus, props.Name, props.AcknowledgeFrom)
+	}
 	// The registration the deactivation gate reads. Tags_Of reaches the
 	// secrets defined in this app; on an imported secret it does nothing.
 	for _, secret := range props.Secrets {
@@ -176,6 +184,33 @@ func NewConsumerSubscription(scope constructs.Construct, id string, props *Consu
 		c.Grant(props.Function)
 	}
 	return c
+}
+
+// admitAcknowledgements lets account put "Consumer Acknowledged" events,
+// of source rotor only, on bus (EventBridge's events:source and
+// events:detail-type condition keys).
+func admitAcknowledgements(bus awsevents.IEventBus, consumer, account string) {
+	eb, ok := bus.(awsevents.EventBus)
+	if !ok {
+		panic("rotor: NewConsumerSubscription: AcknowledgeFrom needs a Bus defined in this app, whose policy it can extend")
+	}
+	sid := "AcknowledgeFrom"
+	for _, r := range consumer {
+		if r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			sid += string(r)
+		}
+	}
+	eb.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String(sid + account),
+		Effect:     awsiam.Effect_ALLOW,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAccountPrincipal(jsii.String(account))},
+		Actions:    jsii.Strings("events:PutEvents"),
+		Resources:  jsii.Strings(*eb.EventBusArn()),
+		Conditions: &map[string]any{"StringEquals": map[string]any{
+			"events:source":      EventSource,
+			"events:detail-type": DetailConsumerAcknowledged,
+		}},
+	}))
 }
 
 // Grant gives grantee, the consumer's own role or function, what the

@@ -150,7 +150,8 @@ func build() {
 	})
 	f.accountC = rotor.NewConsumerSubscription(s, "AccountConsumer", &rotor.ConsumerSubscriptionProps{
 		Name: "analytics", Bus: f.events.Bus(), Secrets: []awssecretsmanager.ISecret{f.reports.Secret()},
-		TargetBus: awsevents.EventBus_FromEventBusArn(s, jsii.String("OtherBus"), jsii.String("arn:aws:events:eu-west-1:444444444444:event-bus/default")),
+		TargetBus:       awsevents.EventBus_FromEventBusArn(s, jsii.String("OtherBus"), jsii.String("arn:aws:events:eu-west-1:444444444444:event-bus/default")),
+		AcknowledgeFrom: "444444444444",
 	})
 	// A service's role, given what the queue consumer's side needs.
 	f.serviceRole = awsiam.NewRole(s, jsii.String("ServiceRole"), &awsiam.RoleProps{
@@ -550,6 +551,18 @@ func TestConsumerSubscriptions(t *testing.T) {
 	cdktest.Count(t, f.tpl, "AWS::IAM::Policy", map[string]any{"PolicyDocument": map[string]any{"Statement": []any{
 		map[string]any{"Action": "events:PutEvents", "Effect": "Allow", "Resource": other},
 	}}}, 1)
+	// ... and the environment's bus admits that account's acknowledgements,
+	// and nothing else from it.
+	bus := f.events.Bus().Node().DefaultChild().(awscdk.CfnElement)
+	cdktest.Count(t, f.tpl, "AWS::Events::EventBusPolicy", map[string]any{
+		"EventBusName": map[string]any{"Ref": *f.stack.GetLogicalId(bus)},
+		"Statement": map[string]any{
+			"Sid": "cdk-AcknowledgeFromanalytics444444444444", "Effect": "Allow", "Action": "events:PutEvents",
+			"Principal": map[string]any{"AWS": map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":iam::444444444444:root"}}}},
+			"Resource":  getAtt(f, bus, "Arn"),
+			"Condition": map[string]any{"StringEquals": map[string]any{"events:source": "rotor", "events:detail-type": "Consumer Acknowledged"}},
+		},
+	}, 1)
 }
 
 func TestMonitoring(t *testing.T) {

@@ -216,6 +216,7 @@ func NewEnvironmentStack(scope constructs.Construct, id string, props *Environme
 				Service: jsii.String("events"), Account: jsii.String(k.Account), Region: jsii.String(k.Region),
 				Resource: jsii.String("event-bus"), ResourceName: jsii.String(k.BusName),
 			}))
+			cp.AcknowledgeFrom = k.Account
 		}
 		c := rotor.NewConsumerSubscription(stack, "Consumer"+k.Name, cp)
 		st.Consumers = append(st.Consumers, c)
