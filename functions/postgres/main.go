@@ -23,6 +23,7 @@
 //	                         after a rotation (Go duration; default 24h)
 //	ROTOR_GATE_SECRETS       secrets the hourly sweep evaluates (comma list);
 //	                         default: every secret with a registration
+//	                         that this function rotates
 //	LOG_LEVEL                debug, info (default), warn, error
 //
 // The function also takes EventBridge events (when ROTOR_EVENT_BUS is set):
@@ -94,7 +95,9 @@ func wire(ctx context.Context, logger *slog.Logger) (*lifecycle.Engine, *deactiv
 	cfg := deactivation.Config{
 		Store: env.Store, Publisher: ev.Publisher, Info: rotator.Info(),
 		GracePeriod: settings.GracePeriod, Secrets: settings.Secrets,
-		Metrics: metrics.New(os.Stdout, metrics.Namespace), Logger: logger,
+		// Set by Lambda: the sweep by tag keeps to this function's secrets.
+		FunctionName: os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
+		Metrics:      metrics.New(os.Stdout, metrics.Namespace), Logger: logger,
 	}
 	if d := rotator.Deactivator(); d != nil {
 		cfg.Deactivator = d

@@ -92,7 +92,8 @@
 // sweep evaluates every secret listed in ROTOR_GATE_SECRETS, or, when that is
 // empty, every secret that has a registration (ListSecrets with the filter
 // tag-key "rotor:consumer:", a case-sensitive prefix match,
-// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_Filter.html).
+// https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_Filter.html)
+// and whose rotation function is the gate's own ([Config.FunctionName]).
 // Finding the secrets by tag is the default because it needs no
 // configuration to stay in step with registrations; a configured list is
 // for deployments whose role may not call ListSecrets, and it also covers

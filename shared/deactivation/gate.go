@@ -26,9 +26,9 @@ type Store interface {
 	CurrentValue(ctx context.Context, secretID string) ([]byte, error)
 	// Tag adds or changes tags (TagResource).
 	Tag(ctx context.Context, secretID string, tags map[string]string) error
-	// ListTagged lists the ARNs of secrets with a tag key starting with
-	// the prefix (ListSecrets, filter tag-key).
-	ListTagged(ctx context.Context, keyPrefix string) ([]string, error)
+	// ListTagged lists the secrets with a tag key starting with the
+	// prefix (ListSecrets, filter tag-key), with their rotation function.
+	ListTagged(ctx context.Context, keyPrefix string) ([]awssm.TaggedSecret, error)
 }
 
 var _ Store = (*awssm.Store)(nil)
@@ -63,8 +63,13 @@ type Config struct {
 	GracePeriod time.Duration
 	// Secrets lists the secrets a scheduled sweep evaluates; empty means
 	// every secret with a registration (ListSecrets, tag-key
-	// [ConsumerTagPrefix]).
+	// [ConsumerTagPrefix]) that FunctionName rotates.
 	Secrets []string
+	// FunctionName is the gate's own function (AWS_LAMBDA_FUNCTION_NAME).
+	// A sweep by tag evaluates only the secrets whose rotation function it
+	// is: another rotator's secrets are not this role's to describe, and a
+	// sweep that tried would fail every hour. Empty: every tagged secret.
+	FunctionName string
 	// Metrics receives the UnacknowledgedConsumers metric; nil discards.
 	Metrics *metrics.Emitter
 	// Logger; nil discards. Secret values are masked before it sees them.

@@ -168,6 +168,25 @@ func TestSweepFindsRegisteredSecrets(t *testing.T) {
 	wantLogin(t, "unregistered secret's previous user", unregPrev)
 }
 
+// TestSweepByTagKeepsToItsFunction: a gate that knows its function's name
+// evaluates only the registered secrets that function rotates.
+func TestSweepByTagKeepsToItsFunction(t *testing.T) {
+	a := newApp(t, false, "orders-api")
+	a.rotate(t, false) // by fnAlternating
+	for _, c := range []struct {
+		function string
+		want     int
+	}{{fnSingle, 0}, {fnAlternating, 1}} {
+		h := newGateOf(t, alternating, 0, c.function)
+		if err := h.gate.Handle(t.Context(), scheduled()); err != nil {
+			t.Fatalf("gate of %s: sweep: want no error, got %v", c.function, err)
+		}
+		if _, n := h.unacknowledged(t, a.name); n != c.want {
+			t.Errorf("gate of %s: want the secret evaluated %d times, got %d", c.function, c.want, n)
+		}
+	}
+}
+
 // TestAcknowledgements: stale, out-of-order, duplicate and unregistered
 // acknowledgements.
 func TestAcknowledgements(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	awsevents "github.com/aws/aws-lambda-go/events"
 
@@ -118,9 +119,14 @@ func (g *Gate) Acknowledge(ctx context.Context, secretID, consumer, version stri
 func (g *Gate) Sweep(ctx context.Context) error {
 	ids := g.cfg.Secrets
 	if len(ids) == 0 {
-		var err error
-		if ids, err = g.cfg.Store.ListTagged(ctx, ConsumerTagPrefix); err != nil {
+		found, err := g.cfg.Store.ListTagged(ctx, ConsumerTagPrefix)
+		if err != nil {
 			return &EvaluateError{SecretID: "*", Phase: "list", Err: err}
+		}
+		for _, s := range found {
+			if g.cfg.FunctionName == "" || functionName(s.RotationLambdaARN) == g.cfg.FunctionName {
+				ids = append(ids, s.ARN)
+			}
 		}
 	}
 	var errs []error
@@ -136,4 +142,15 @@ func (g *Gate) Sweep(ctx context.Context) error {
 	}
 	g.log.InfoContext(ctx, "sweep finished", "secrets", len(ids), "failed", len(errs))
 	return errors.Join(errs...)
+}
+
+// functionName is the name in a Lambda function ARN
+// (arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]), or
+// the whole string when it is not one.
+func functionName(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) >= 7 && parts[5] == "function" {
+		return parts[6]
+	}
+	return arn
 }

@@ -404,17 +404,24 @@ func (b *syncBuffer) String() string {
 // newGate builds a gate over the endpoint; offset moves its clock.
 func newGate(t *testing.T, rot *postgres.Rotator, offset time.Duration, secrets ...string) *harness {
 	t.Helper()
+	return newGateOf(t, rot, offset, "", secrets...)
+}
+
+// newGateOf is newGate for the gate of the named rotation function.
+func newGateOf(t *testing.T, rot *postgres.Rotator, offset time.Duration, function string, secrets ...string) *harness {
+	t.Helper()
 	h := &harness{logs: &syncBuffer{}, metrics: &syncBuffer{}, store: &faultyStore{Store: awssm.New(smc)}}
 	h.now = time.Now().Add(offset)
 	g, err := deactivation.New(deactivation.Config{
-		Store:       h.store,
-		Publisher:   ebPublisher{},
-		Deactivator: rot.Deactivator(),
-		Info:        rot.Info(),
-		Secrets:     secrets,
-		Metrics:     metrics.New(h.metrics, metrics.Namespace),
-		Logger:      slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:         func() time.Time { return h.now },
+		Store:        h.store,
+		Publisher:    ebPublisher{},
+		Deactivator:  rot.Deactivator(),
+		Info:         rot.Info(),
+		Secrets:      secrets,
+		FunctionName: function,
+		Metrics:      metrics.New(h.metrics, metrics.Namespace),
+		Logger:       slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now:          func() time.Time { return h.now },
 	})
 	if err != nil {
 		t.Fatal(err)

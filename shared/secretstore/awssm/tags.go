@@ -80,10 +80,17 @@ func (s *Store) Tag(ctx context.Context, secretID string, tags map[string]string
 	return nil
 }
 
-// ListTagged returns the ARNs of the secrets that have a tag whose key
-// starts with keyPrefix (ListSecrets with the tag-key filter, which matches
-// prefixes, every page), secrets scheduled for deletion excluded.
-func (s *Store) ListTagged(ctx context.Context, keyPrefix string) ([]string, error) {
+// TaggedSecret is a secret [Store.ListTagged] found.
+type TaggedSecret struct {
+	ARN string
+	// RotationLambdaARN is the secret's rotation function, "" if none.
+	RotationLambdaARN string
+}
+
+// ListTagged returns the secrets that have a tag whose key starts with
+// keyPrefix (ListSecrets, filter tag-key, every page), except those
+// scheduled for deletion.
+func (s *Store) ListTagged(ctx context.Context, keyPrefix string) ([]TaggedSecret, error) {
 	api, ok := s.api.(TagAPI)
 	if !ok {
 		return nil, ErrNoTagAPI
@@ -91,7 +98,7 @@ func (s *Store) ListTagged(ctx context.Context, keyPrefix string) ([]string, err
 	in := &secretsmanager.ListSecretsInput{
 		Filters: []types.Filter{{Key: types.FilterNameStringTypeTagKey, Values: []string{keyPrefix}}},
 	}
-	var arns []string
+	var found []TaggedSecret
 	for {
 		out, err := api.ListSecrets(ctx, in)
 		if err != nil {
@@ -99,11 +106,11 @@ func (s *Store) ListTagged(ctx context.Context, keyPrefix string) ([]string, err
 		}
 		for _, e := range out.SecretList {
 			if e.DeletedDate == nil {
-				arns = append(arns, aws.ToString(e.ARN))
+				found = append(found, TaggedSecret{ARN: aws.ToString(e.ARN), RotationLambdaARN: aws.ToString(e.RotationLambdaARN)})
 			}
 		}
 		if aws.ToString(out.NextToken) == "" {
-			return arns, nil
+			return found, nil
 		}
 		in.NextToken = out.NextToken
 	}

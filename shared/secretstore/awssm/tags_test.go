@@ -51,7 +51,11 @@ func TestTagsAgainstMoto(t *testing.T) {
 			t.Errorf("tag %s: want %q, got %q", k, v, d.Tags[k])
 		}
 	}
-	arns, err := s.ListTagged(ctx, prefix)
+	found, err := s.ListTagged(ctx, prefix)
+	var arns []string
+	for _, f := range found {
+		arns = append(arns, f.ARN)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
