@@ -355,18 +355,21 @@ func (inv *invocation) newPassword(ctx context.Context) (string, error) {
 
 // reader lets a rotator read other secrets (the master secret) through the
 // store, with their values registered for scrubbing.
-func (inv *invocation) reader() rotators.SecretReader { return secretReader{inv} }
+func (inv *invocation) reader() rotators.SecretReader { return secretReader{inv.store, inv.scrub} }
 
-type secretReader struct{ inv *invocation }
+type secretReader struct {
+	store Store
+	scrub *redact.Scrubber
+}
 
 func (r secretReader) CurrentValue(ctx context.Context, secretID string) ([]byte, error) {
-	v, err := r.inv.store.CurrentValue(ctx, secretID)
+	v, err := r.store.CurrentValue(ctx, secretID)
 	if errors.Is(err, secretstore.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %w", rotators.ErrSecretNotFound, err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	r.inv.scrub.AddSecretJSON(v)
+	r.scrub.AddSecretJSON(v)
 	return v, nil
 }

@@ -114,7 +114,7 @@ func (e *Engine) Rollback(ctx context.Context, req RollbackRequest) error {
 	// The rotator's test of "pending" is the test of the credential that is
 	// to become current again: it logs in and can do what current can.
 	_, err = e.rotator.Test(ctx, rotators.TestRequest{
-		SecretID: req.SecretID, Current: cur, Pending: prev, Secrets: secretReader{&invocation{Engine: e, req: Request{SecretID: req.SecretID}, scrub: scrub, log: log}}, Log: log,
+		SecretID: req.SecretID, Current: cur, Pending: prev, Secrets: secretReader{e.store, scrub}, Log: log,
 	})
 	if err != nil {
 		return fail("test previous", fmt.Errorf("%w: %w", ErrPreviousUnusable, err))
