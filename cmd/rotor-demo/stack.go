@@ -17,19 +17,17 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/uuid"
 
 	"github.com/rotorhq/rotor/events"
 	"github.com/rotorhq/rotor/events/audit"
 	"github.com/rotorhq/rotor/rotators/postgres"
 	"github.com/rotorhq/rotor/test/awslocal"
+	"github.com/rotorhq/rotor/test/awslocal/awstest"
 	"github.com/rotorhq/rotor/test/awslocal/clock"
 	"github.com/rotorhq/rotor/test/awslocal/lambda"
 	"github.com/rotorhq/rotor/test/pgserver"
@@ -108,11 +106,7 @@ func startStack(ctx context.Context, o options, out io.Writer) (_ *stack, err er
 	if o.verbose {
 		fnOut = os.Stderr
 	}
-	cfg := aws.Config{
-		Region:       awslocal.DefaultRegion,
-		Credentials:  credentials.NewStaticCredentialsProvider(awslocal.DefaultAccount, "local", ""),
-		BaseEndpoint: aws.String(st.endpoint.URL),
-	}
+	cfg := awstest.Config(st.endpoint.URL)
 	st.sm, st.sqs, st.events = sm.NewFromConfig(cfg), sqs.NewFromConfig(cfg), eventbridge.NewFromConfig(cfg)
 	keyARN, err := st.prepareEvents(ctx)
 	if err != nil {
@@ -228,13 +222,8 @@ func (st *stack) prepare(ctx context.Context, o options) error {
 	if err := st.rule(ctx, "rotor-demo-gate", gate, st.endpoint.FunctionARN(functionName)); err != nil {
 		return err
 	}
-	q, err := st.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("rotor-demo-events")})
-	if err != nil {
-		return err
-	}
-	st.queueURL = *q.QueueUrl
-	attrs, err := st.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
+	var queueARN string
+	if st.queueURL, queueARN, err = awstest.CreateQueue(ctx, st.sqs, "rotor-demo-events"); err != nil {
 		return err
 	}
 	// Label events name the secret in resources, CloudTrail events in
@@ -246,16 +235,11 @@ func (st *stack) prepare(ctx context.Context, o options) error {
 			map[string]any{"detail": map[string]any{"additionalEventData": map[string]any{"SecretId": []string{st.appARN}}}},
 		},
 	})
-	if _, err := st.events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("rotor-demo"), EventPattern: aws.String(string(pattern))}); err != nil {
-		return err
-	}
-	_, err = st.events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("rotor-demo"),
-		Targets: []ebtypes.Target{{Id: aws.String("queue"), Arn: aws.String(attrs.Attributes["QueueArn"])}}})
-	if err != nil {
+	if err := awstest.PutRoute(ctx, st.events, "default", "rotor-demo", string(pattern), queueARN); err != nil {
 		return err
 	}
 	// The demo follows rotor's own events on the same queue.
-	return st.rule(ctx, "rotor-demo-watch", `{"source":["rotor"]}`, attrs.Attributes["QueueArn"])
+	return st.rule(ctx, "rotor-demo-watch", `{"source":["rotor"]}`, queueARN)
 }
 
 // prepareEvents makes rotor's bus, the fingerprint key, and the audit
@@ -300,25 +284,16 @@ func (st *stack) prepareEvents(ctx context.Context) (string, error) {
 
 // rule sends the events of rotor's bus that match pattern to target.
 func (st *stack) rule(ctx context.Context, name, pattern, target string) error {
-	if _, err := st.events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(name), EventBusName: aws.String(busName), EventPattern: aws.String(pattern)}); err != nil {
-		return err
-	}
-	_, err := st.events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(name), EventBusName: aws.String(busName),
-		Targets: []ebtypes.Target{{Id: aws.String("target"), Arn: aws.String(target)}}})
-	return err
+	return awstest.PutRoute(ctx, st.events, busName, name, pattern, target)
 }
 
 // subscribe gives a service its own queue, fed by a rule on rotor's bus.
 func (st *stack) subscribe(ctx context.Context, name, pattern string) (string, error) {
-	q, err := st.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	url, arn, err := awstest.CreateQueue(ctx, st.sqs, name)
 	if err != nil {
 		return "", err
 	}
-	attrs, err := st.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		return "", err
-	}
-	return aws.ToString(q.QueueUrl), st.rule(ctx, name, pattern, attrs.Attributes["QueueArn"])
+	return url, st.rule(ctx, name, pattern, arn)
 }
 
 // run starts the consumers and the rotation schedule, follows the events

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/rotorhq/rotor/events/audit"
 	"github.com/rotorhq/rotor/test/awslocal"
+	"github.com/rotorhq/rotor/test/awslocal/awstest"
 )
 
 var (
@@ -38,12 +38,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "audit:", err)
 		os.Exit(1)
 	}
-	cfg = aws.Config{
-		Region:           awslocal.DefaultRegion,
-		Credentials:      credentials.NewStaticCredentialsProvider(awslocal.DefaultAccount, "local", ""),
-		BaseEndpoint:     aws.String(endpoint.URL),
-		RetryMaxAttempts: 1,
-	}
+	cfg = awstest.Config(endpoint.URL)
+	cfg.RetryMaxAttempts = 1
 	ebc, sqsc, smc = eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg), sm.NewFromConfig(cfg)
 	code := m.Run()
 	if err := endpoint.Close(); err != nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/rotorhq/rotor/shared/lifecycle"
 	"github.com/rotorhq/rotor/shared/secretstore/awssm"
 	"github.com/rotorhq/rotor/test/awslocal"
+	"github.com/rotorhq/rotor/test/awslocal/awstest"
 	"github.com/rotorhq/rotor/test/awslocal/lambda"
 )
 
@@ -47,19 +48,9 @@ func TestEventsOfARealRotationAreAudited(t *testing.T) {
 
 	// The reference: every event of both buses, whatever its source.
 	refName := unique("reference")
-	ref, err := sqsc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(refName)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	refURL, refARN := awstest.Queue(t, sqsc, refName)
 	for _, b := range []string{audit.DefaultBus, bus} {
-		if _, err := ebc.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(refName), EventBusName: aws.String(b), EventPattern: aws.String(`{"account":["` + awslocal.DefaultAccount + `"]}`)}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ebc.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(refName), EventBusName: aws.String(b), Targets: []ebtypes.Target{{
-			Id: aws.String("ref"), Arn: aws.String("arn:aws:sqs:" + awslocal.DefaultRegion + ":" + awslocal.DefaultAccount + ":" + refName),
-		}}}); err != nil {
-			t.Fatal(err)
-		}
+		awstest.Route(t, ebc, b, refName, `{"account":["`+awslocal.DefaultAccount+`"]}`, refARN)
 	}
 
 	fn := unique("audit-rotor")
@@ -87,27 +78,13 @@ func TestEventsOfARealRotationAreAudited(t *testing.T) {
 	if err := endpoint.SecretsManager.WaitRotations(waitCtx(t)); err != nil {
 		t.Fatal(err)
 	}
-	if err := endpoint.EventBridge.Drain(waitCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-
 	want := map[string]string{} // body by id
-	for {
-		out, err := sqsc.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: ref.QueueUrl, MaxNumberOfMessages: 10})
-		if err != nil {
+	for _, body := range awstest.Drain(t, endpoint, sqsc, refURL) {
+		var env struct{ ID string }
+		if err := json.Unmarshal(body, &env); err != nil {
 			t.Fatal(err)
 		}
-		if len(out.Messages) == 0 {
-			break
-		}
-		for _, m := range out.Messages {
-			var env struct{ ID string }
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &env); err != nil {
-				t.Fatal(err)
-			}
-			want[env.ID] = aws.ToString(m.Body)
-			sqsc.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: ref.QueueUrl, ReceiptHandle: m.ReceiptHandle})
-		}
+		want[env.ID] = string(body)
 	}
 	for _, id := range rotorIDs {
 		if _, ok := want[id]; !ok {

@@ -12,15 +12,15 @@ import (
 func BenchmarkRefreshNoChange(b *testing.B) {
 	s, _ := newSecret(b)
 	c := newCache(b, s, consumer.Options{})
-	describes, gets := calls.get(describeTarget), calls.get(getValueTarget)
+	describes, gets := calls.Get(describeTarget), calls.Get(getValueTarget)
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := c.Refresh(b.Context()); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(calls.get(describeTarget)-describes)/float64(b.N), "describe/op")
-	b.ReportMetric(float64(calls.get(getValueTarget)-gets)/float64(b.N), "getvalue/op")
+	b.ReportMetric(float64(calls.Get(describeTarget)-describes)/float64(b.N), "describe/op")
+	b.ReportMetric(float64(calls.Get(getValueTarget)-gets)/float64(b.N), "getvalue/op")
 }
 
 // BenchmarkCurrent: the read every connection makes.

@@ -70,7 +70,7 @@ func TestBadOptions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := valid()
 			tt.tweak(&o)
-			before := calls.get(describeTarget)
+			before := calls.Get(describeTarget)
 			c, err := consumer.New(t.Context(), smc, o)
 			var oe *consumer.OptionError
 			if !errors.As(err, &oe) || oe.Field != tt.field {
@@ -79,7 +79,7 @@ func TestBadOptions(t *testing.T) {
 			if c != nil {
 				t.Error("want no cache with the error, got one")
 			}
-			if n := calls.get(describeTarget) - before; n != 0 {
+			if n := calls.Get(describeTarget) - before; n != 0 {
 				t.Errorf("want no call for bad options, got %d DescribeSecret", n)
 			}
 		})
@@ -297,7 +297,7 @@ func TestAuthFailedSingleFlight(t *testing.T) {
 	s, v1 := newSecret(t)
 	clock := newFakeClock()
 	c := newCache(t, s, consumer.Options{Now: clock.Now})
-	before, server := c.Stats(), calls.get(describeTarget)
+	before, server := c.Stats(), calls.Get(describeTarget)
 
 	var wg sync.WaitGroup
 	errs := make([]error, 50)
@@ -319,7 +319,7 @@ func TestAuthFailedSingleFlight(t *testing.T) {
 	if n := st.DescribeSecretCalls - before.DescribeSecretCalls; n != 1 {
 		t.Errorf("want 1 DescribeSecret for 50 concurrent failures, got %d", n)
 	}
-	if n := calls.get(describeTarget) - server; n != 1 {
+	if n := calls.Get(describeTarget) - server; n != 1 {
 		t.Errorf("want the endpoint to see 1 DescribeSecret, got %d", n)
 	}
 	if st.AuthFailures != 50 || st.AuthFailureRefreshes != 1 {

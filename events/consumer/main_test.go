@@ -15,7 +15,6 @@ import (
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -26,7 +25,7 @@ import (
 	"github.com/rotorhq/rotor/events"
 	"github.com/rotorhq/rotor/events/consumer"
 	"github.com/rotorhq/rotor/test/awslocal"
-	"github.com/rotorhq/rotor/test/awslocal/awsjson"
+	"github.com/rotorhq/rotor/test/awslocal/awstest"
 )
 
 var (
@@ -35,23 +34,19 @@ var (
 	ebc      *eventbridge.Client
 	sqsc     *sqs.Client
 	// calls counts the endpoint's API calls by X-Amz-Target.
-	calls = &callCounter{n: map[string]int{}}
+	calls = &awstest.Calls{}
 	seq   atomic.Int64
 )
 
 func TestMain(m *testing.M) {
 	var err error
-	endpoint, err = awslocal.Start(awslocal.Options{OnCall: calls.observe})
+	endpoint, err = awslocal.Start(awslocal.Options{OnCall: calls.Observe})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "consumer tests:", err)
 		os.Exit(1)
 	}
-	cfg := aws.Config{
-		Region:           awslocal.DefaultRegion,
-		Credentials:      credentials.NewStaticCredentialsProvider(awslocal.DefaultAccount, "local", ""),
-		BaseEndpoint:     aws.String(endpoint.URL),
-		RetryMaxAttempts: 1,
-	}
+	cfg := awstest.Config(endpoint.URL)
+	cfg.RetryMaxAttempts = 1
 	smc, ebc, sqsc = sm.NewFromConfig(cfg), eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	code := m.Run()
 	if err := endpoint.Close(); err != nil {
@@ -62,23 +57,6 @@ func TestMain(m *testing.M) {
 
 // ebEvent is an EventBridge event as a Lambda function or a queue gets it.
 type ebEvent = lambdaevents.EventBridgeEvent
-
-type callCounter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *callCounter) observe(_ awsjson.Caller, target string, _ int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n[target]++
-}
-
-func (c *callCounter) get(target string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n[target]
-}
 
 const (
 	describeTarget = "secretsmanager.DescribeSecret"
@@ -270,30 +248,13 @@ func newBus(t testing.TB) string {
 // newQueue creates a queue, returning its URL and ARN.
 func newQueue(t testing.TB) (url, arn string) {
 	t.Helper()
-	ctx := context.Background()
-	q, err := sqsc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(fmt.Sprintf("consumer-test-%d", seq.Add(1)))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	attrs, err := sqsc.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return aws.ToString(q.QueueUrl), attrs.Attributes["QueueArn"]
+	return awstest.Queue(t, sqsc, fmt.Sprintf("consumer-test-%d", seq.Add(1)))
 }
 
 // route sends the events of bus that match pattern to target.
 func route(t testing.TB, bus, pattern, target string) {
 	t.Helper()
-	ctx := context.Background()
-	rule := fmt.Sprintf("rule-%d", seq.Add(1))
-	if _, err := ebc.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(rule), EventBusName: aws.String(bus), EventPattern: aws.String(pattern)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ebc.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(rule), EventBusName: aws.String(bus),
-		Targets: []ebtypes.Target{{Id: aws.String("t"), Arn: aws.String(target)}}}); err != nil {
-		t.Fatal(err)
-	}
+	awstest.Route(t, ebc, bus, fmt.Sprintf("rule-%d", seq.Add(1)), pattern, target)
 }
 
 // drain waits until EventBridge has delivered everything in flight.
@@ -303,22 +264,6 @@ func drain(t testing.TB) {
 	defer cancel()
 	if err := endpoint.EventBridge.Drain(ctx); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// receiveAll takes every message now visible in a queue.
-func receiveAll(t testing.TB, url string) []sqstypes.Message {
-	t.Helper()
-	var all []sqstypes.Message
-	for {
-		out, err := sqsc.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Messages) == 0 {
-			return all
-		}
-		all = append(all, out.Messages...)
 	}
 }
 

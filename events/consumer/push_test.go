@@ -16,6 +16,7 @@ import (
 
 	"github.com/rotorhq/rotor/events"
 	"github.com/rotorhq/rotor/events/consumer"
+	"github.com/rotorhq/rotor/test/awslocal/awstest"
 	"github.com/rotorhq/rotor/test/awslocal/lambda"
 )
 
@@ -49,11 +50,11 @@ func TestSwapThroughSQS(t *testing.T) {
 	drain(t)
 	eventually(t, "the events queue emptied (events, junk and the acknowledgement)", func() bool { return queueDepth(t, eventsURL) == 0 })
 
-	msgs := receiveAll(t, acksURL)
+	msgs := awstest.Receive(t, sqsc, acksURL)
 	if len(msgs) != 1 {
 		t.Fatalf("want exactly 1 acknowledgement in the queue, got %d", len(msgs))
 	}
-	ack, err := events.Parse([]byte(aws.ToString(msgs[0].Body)))
+	ack, err := events.Parse(msgs[0])
 	if err != nil {
 		t.Fatalf("want a valid rotor event, got %v", err)
 	}
@@ -65,7 +66,7 @@ func TestSwapThroughSQS(t *testing.T) {
 	if st.Swaps != 1 || st.Acknowledgements != 1 || st.GetSecretValueCalls != 2 {
 		t.Errorf("want 1 swap, 1 acknowledgement, 2 GetSecretValue (load and swap), got %+v", st)
 	}
-	s.assertNoValues(t, "the acknowledgement", aws.ToString(msgs[0].Body))
+	s.assertNoValues(t, "the acknowledgement", string(msgs[0]))
 	text := logs.String()
 	if strings.Contains(text, junk) || !strings.Contains(text, "not an EventBridge event") {
 		t.Errorf("want the junk message logged without its body, got:\n%s", text)

@@ -17,11 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/rotorhq/rotor/events"
 	"github.com/rotorhq/rotor/test/awslocal"
-	"github.com/rotorhq/rotor/test/awslocal/awsjson"
+	"github.com/rotorhq/rotor/test/awslocal/awstest"
 )
 
 const putEventsTarget = "AWSEvents.PutEvents"
@@ -30,13 +29,13 @@ var (
 	endpoint *awslocal.Server
 	ebc      *eventbridge.Client
 	sqsc     *sqs.Client
-	calls    = &callCounter{n: map[string]int{}}
+	calls    = &awstest.Calls{}
 	seq      atomic.Int64
 )
 
 func TestMain(m *testing.M) {
 	var err error
-	endpoint, err = awslocal.Start(awslocal.Options{OnCall: calls.observe})
+	endpoint, err = awslocal.Start(awslocal.Options{OnCall: calls.Observe})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "publish tests:", err)
 		os.Exit(1)
@@ -54,29 +53,10 @@ func TestMain(m *testing.M) {
 // accessKey names. The SDK's own retries are off, so that every attempt is
 // the publisher's and can be counted.
 func sdkConfig(url, accessKey string) aws.Config {
-	return aws.Config{
-		Region:           awslocal.DefaultRegion,
-		Credentials:      credentials.NewStaticCredentialsProvider(accessKey, "local", ""),
-		BaseEndpoint:     aws.String(url),
-		RetryMaxAttempts: 1,
-	}
-}
-
-type callCounter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *callCounter) observe(_ awsjson.Caller, target string, _ int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n[target]++
-}
-
-func (c *callCounter) get(target string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n[target]
+	cfg := awstest.Config(url)
+	cfg.Credentials = credentials.NewStaticCredentialsProvider(accessKey, "local", "")
+	cfg.RetryMaxAttempts = 1
+	return cfg
 }
 
 type syncBuffer struct {
@@ -146,34 +126,14 @@ type route struct {
 
 func newRoute(t testing.TB) route {
 	t.Helper()
-	ctx := context.Background()
 	n := seq.Add(1)
 	r := route{bus: fmt.Sprintf("publish-test-%d", n)}
-	if _, err := ebc.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(r.bus)}); err != nil {
+	if _, err := ebc.CreateEventBus(context.Background(), &eventbridge.CreateEventBusInput{Name: aws.String(r.bus)}); err != nil {
 		t.Fatal(err)
 	}
-	q, err := sqsc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(fmt.Sprintf("publish-test-%d", n))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.queueURL = aws.ToString(q.QueueUrl)
-	attrs, err := sqsc.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ebc.PutRule(ctx, &eventbridge.PutRuleInput{
-		Name: aws.String("rotor"), EventBusName: aws.String(r.bus), EventPattern: aws.String(`{"source":["rotor"]}`),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ebc.PutTargets(ctx, &eventbridge.PutTargetsInput{
-		Rule: aws.String("rotor"), EventBusName: aws.String(r.bus),
-		Targets: []ebtypes.Target{{Id: aws.String("queue"), Arn: aws.String(attrs.Attributes["QueueArn"])}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	var queueARN string
+	r.queueURL, queueARN = awstest.Queue(t, sqsc, fmt.Sprintf("publish-test-%d", n))
+	awstest.Route(t, ebc, r.bus, "rotor", `{"source":["rotor"]}`, queueARN)
 	return r
 }
 
@@ -181,27 +141,11 @@ func newRoute(t testing.TB) route {
 // returns the message bodies.
 func (r route) received(t testing.TB) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := endpoint.EventBridge.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
 	var bodies []string
-	for {
-		out, err := sqsc.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(r.queueURL), MaxNumberOfMessages: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Messages) == 0 {
-			return bodies
-		}
-		for _, m := range out.Messages {
-			bodies = append(bodies, aws.ToString(m.Body))
-			if _, err := sqsc.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(r.queueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				t.Fatal(err)
-			}
-		}
+	for _, b := range awstest.Drain(t, endpoint, sqsc, r.queueURL) {
+		bodies = append(bodies, string(b))
 	}
+	return bodies
 }
 
 // parsed parses every body with events.Parse, keyed by version id.

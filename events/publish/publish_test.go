@@ -117,11 +117,11 @@ func TestPublishDeliversTheEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := event(1)
-	before := calls.get(putEventsTarget)
+	before := calls.Get(putEventsTarget)
 	if err := p.Publish(t.Context(), ev); err != nil {
 		t.Fatalf("want the event published, got %v", err)
 	}
-	if got := calls.get(putEventsTarget) - before; got != 1 {
+	if got := calls.Get(putEventsTarget) - before; got != 1 {
 		t.Errorf("want 1 PutEvents call, got %d", got)
 	}
 	bodies := r.received(t)
@@ -201,7 +201,7 @@ func TestPublishBatches(t *testing.T) {
 				t.Fatal(err)
 			}
 			evs := c.events()
-			before := calls.get(putEventsTarget)
+			before := calls.Get(putEventsTarget)
 			if err := p.Publish(t.Context(), evs...); err != nil {
 				t.Fatalf("want every event published, got %v", err)
 			}
@@ -212,7 +212,7 @@ func TestPublishBatches(t *testing.T) {
 			if !slices.Equal(sizes, c.wantSizes) {
 				t.Errorf("want calls of %v entries, got %v", c.wantSizes, sizes)
 			}
-			if got := calls.get(putEventsTarget) - before; got != len(c.wantSizes) {
+			if got := calls.Get(putEventsTarget) - before; got != len(c.wantSizes) {
 				t.Errorf("want %d PutEvents calls at the endpoint, got %d", len(c.wantSizes), got)
 			}
 			got := parsed(t, r.received(t))
@@ -535,14 +535,14 @@ func BenchmarkPublish(b *testing.B) {
 	}
 	ev := event(1)
 	ctx := context.Background()
-	before := calls.get(putEventsTarget)
+	before := calls.Get(putEventsTarget)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := p.Publish(ctx, ev); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(calls.get(putEventsTarget)-before)/float64(b.N), "PutEvents/op")
+	b.ReportMetric(float64(calls.Get(putEventsTarget)-before)/float64(b.N), "PutEvents/op")
 	b.StopTimer()
 	_ = r.received(b)
 }

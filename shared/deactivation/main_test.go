@@ -17,7 +17,6 @@ import (
 
 	awsevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -33,6 +32,7 @@ import (
 	"github.com/rotorhq/rotor/shared/metrics"
 	"github.com/rotorhq/rotor/shared/secretstore/awssm"
 	"github.com/rotorhq/rotor/test/awslocal"
+	"github.com/rotorhq/rotor/test/awslocal/awstest"
 	"github.com/rotorhq/rotor/test/awslocal/lambda"
 	"github.com/rotorhq/rotor/test/pgserver"
 )
@@ -84,12 +84,8 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer endpoint.Close()
-	cfg = aws.Config{
-		Region:           awslocal.DefaultRegion,
-		Credentials:      credentials.NewStaticCredentialsProvider(awslocal.DefaultAccount, "local", ""),
-		BaseEndpoint:     aws.String(endpoint.URL),
-		RetryMaxAttempts: 1,
-	}
+	cfg = awstest.Config(endpoint.URL)
+	cfg.RetryMaxAttempts = 1
 	smc, ebc, sqsc = sm.NewFromConfig(cfg), eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 
 	if alternating, err = postgres.New(postgres.Options{Strategy: postgres.AlternatingUsers, LockIdleUser: true, RootCAs: db.RootCAs()}); err != nil {
@@ -162,23 +158,13 @@ func newApp(t *testing.T, single bool, consumers ...string) *app {
 	if a.arn, err = createSecret(ctx, a.name, a.user, pw, master, tags); err != nil {
 		t.Fatal(err)
 	}
-	q, err := sqsc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(fmt.Sprintf("gate-events-%d", n))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.queueURL = aws.ToString(q.QueueUrl)
+	var queueARN string
+	a.queueURL, queueARN = awstest.Queue(t, sqsc, fmt.Sprintf("gate-events-%d", n))
 	pattern, _ := json.Marshal(map[string]any{
 		"source": []string{events.Source}, "detail-type": []string{string(events.CredentialDeactivated)},
 		"detail": map[string]any{"secretArn": []string{a.arn}},
 	})
-	rule := fmt.Sprintf("gate-%d", n)
-	if _, err := ebc.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(rule), EventPattern: aws.String(string(pattern))}); err != nil {
-		t.Fatal(err)
-	}
-	queueARN := fmt.Sprintf("arn:aws:sqs:%s:%s:gate-events-%d", awslocal.DefaultRegion, awslocal.DefaultAccount, n)
-	if _, err := ebc.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(rule), Targets: []ebtypes.Target{{Id: aws.String("q"), Arn: aws.String(queueARN)}}}); err != nil {
-		t.Fatal(err)
-	}
+	awstest.Route(t, ebc, "default", fmt.Sprintf("gate-%d", n), string(pattern), queueARN)
 	return a
 }
 
@@ -291,32 +277,16 @@ func wantLogin(t *testing.T, what string, c credential) {
 // published so far.
 func (a *app) received(t *testing.T) []events.Event {
 	t.Helper()
-	ctx := t.Context()
-	if err := endpoint.EventBridge.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
 	var evs []events.Event
-	for {
-		out, err := sqsc.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(a.queueURL), MaxNumberOfMessages: 10})
+	for _, body := range awstest.Drain(t, endpoint, sqsc, a.queueURL) {
+		rec.add(string(body))
+		ev, err := events.Parse(body)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("want a valid rotor event on the queue, got %v", err)
 		}
-		if len(out.Messages) == 0 {
-			return evs
-		}
-		for _, msg := range out.Messages {
-			body := aws.ToString(msg.Body)
-			rec.add(body)
-			ev, err := events.Parse([]byte(body))
-			if err != nil {
-				t.Fatalf("want a valid rotor event on the queue, got %v", err)
-			}
-			evs = append(evs, ev)
-			if _, err := sqsc.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(a.queueURL), ReceiptHandle: msg.ReceiptHandle}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		evs = append(evs, ev)
 	}
+	return evs
 }
 
 // ebPublisher publishes rotor events on the endpoint's default bus, as

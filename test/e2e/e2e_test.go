@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,13 +18,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/google/uuid"
 
 	"github.com/rotorhq/rotor/test/awslocal"
-	"github.com/rotorhq/rotor/test/awslocal/awsjson"
+	"github.com/rotorhq/rotor/test/awslocal/awstest"
 	"github.com/rotorhq/rotor/test/awslocal/lambda"
 	"github.com/rotorhq/rotor/test/pgserver"
 )
@@ -45,33 +43,7 @@ var (
 )
 
 // calls counts the endpoint's API calls by target.
-var calls = &counter{}
-
-type counter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *counter) observe(_ awsjson.Caller, target string, _ int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.n == nil {
-		c.n = map[string]int{}
-	}
-	c.n[target]++
-}
-
-func (c *counter) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n = map[string]int{}
-}
-
-func (c *counter) snapshot() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return maps.Clone(c.n)
-}
+var calls = &awstest.Calls{}
 
 // Two functions from the same binary, one per strategy.
 var functions = map[string]string{"rotor-postgres": "alternating-users", "rotor-postgres-single": "single-user"}
@@ -127,7 +99,7 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	endpoint, err = awslocal.Start(awslocal.Options{
-		RotationRetries: 2, RotationBackoff: 20 * time.Millisecond, OnCall: calls.observe,
+		RotationRetries: 2, RotationBackoff: 20 * time.Millisecond, OnCall: calls.Observe,
 		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
@@ -149,11 +121,7 @@ func run(m *testing.M) (int, error) {
 			return 0, err
 		}
 	}
-	client = sm.NewFromConfig(aws.Config{
-		Region:       awslocal.DefaultRegion,
-		Credentials:  credentials.NewStaticCredentialsProvider(awslocal.DefaultAccount, "local", ""),
-		BaseEndpoint: aws.String(endpoint.URL),
-	})
+	client = sm.NewFromConfig(awsConfig())
 	if masterARN, err = createSecret(ctx, "e2e/master", masterUser, masterPW, ""); err != nil {
 		return 0, err
 	}
@@ -359,7 +327,7 @@ func BenchmarkRotation(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			calls.reset()
+			calls.Reset()
 			b.ResetTimer()
 			for b.Loop() {
 				out, err := client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), RotationLambdaARN: aws.String(endpoint.FunctionARN(function))})
@@ -378,7 +346,7 @@ func BenchmarkRotation(b *testing.B) {
 			// The benchmark's own RotateSecret and DescribeSecret are not the
 			// function's.
 			total := 0
-			for target, n := range calls.snapshot() {
+			for target, n := range calls.Snapshot() {
 				op := strings.TrimPrefix(target, "secretsmanager.")
 				if op == target {
 					continue

@@ -14,27 +14,19 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/uuid"
 
 	"github.com/rotorhq/rotor/events"
 	"github.com/rotorhq/rotor/test/awslocal"
+	"github.com/rotorhq/rotor/test/awslocal/awstest"
 	"github.com/rotorhq/rotor/test/awslocal/lambda"
 )
 
 // awsConfig is the test's own client configuration for the endpoint.
-func awsConfig() aws.Config {
-	return aws.Config{
-		Region:       awslocal.DefaultRegion,
-		Credentials:  credentials.NewStaticCredentialsProvider(awslocal.DefaultAccount, "local", ""),
-		BaseEndpoint: aws.String(endpoint.URL),
-	}
-}
+func awsConfig() aws.Config { return awstest.Config(endpoint.URL) }
 
 // startEventsFunction starts the postgres function (the binary TestMain
 // built) under aws-lambda-rie with events on: ROTOR_EVENT_BUS, and
@@ -80,63 +72,22 @@ type eventRoute struct {
 
 func newEventRoute(t *testing.T) eventRoute {
 	t.Helper()
-	ctx := context.Background()
 	ebc, sqsc := eventbridge.NewFromConfig(awsConfig()), sqs.NewFromConfig(awsConfig())
 	n := roleSeq.Add(1)
 	r := eventRoute{bus: fmt.Sprintf("rotor-e2e-%d", n)}
-	if _, err := ebc.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(r.bus)}); err != nil {
+	if _, err := ebc.CreateEventBus(context.Background(), &eventbridge.CreateEventBusInput{Name: aws.String(r.bus)}); err != nil {
 		t.Fatal(err)
 	}
-	q, err := sqsc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(fmt.Sprintf("rotor-e2e-events-%d", n))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.queueURL = aws.ToString(q.QueueUrl)
-	attrs, err := sqsc.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ebc.PutRule(ctx, &eventbridge.PutRuleInput{
-		Name: aws.String("rotor-to-queue"), EventBusName: aws.String(r.bus), EventPattern: aws.String(`{"source":["rotor"]}`),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ebc.PutTargets(ctx, &eventbridge.PutTargetsInput{
-		Rule: aws.String("rotor-to-queue"), EventBusName: aws.String(r.bus),
-		Targets: []ebtypes.Target{{Id: aws.String("queue"), Arn: aws.String(attrs.Attributes["QueueArn"])}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	var queueARN string
+	r.queueURL, queueARN = awstest.Queue(t, sqsc, fmt.Sprintf("rotor-e2e-events-%d", n))
+	awstest.Route(t, ebc, r.bus, "rotor-to-queue", `{"source":["rotor"]}`, queueARN)
 	return r
 }
 
 // messages waits for deliveries in flight, then drains the queue.
 func (r eventRoute) messages(t *testing.T) [][]byte {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := endpoint.EventBridge.Drain(ctx); err != nil {
-		t.Fatal(err)
-	}
-	sqsc := sqs.NewFromConfig(awsConfig())
-	var bodies [][]byte
-	for {
-		out, err := sqsc.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(r.queueURL), MaxNumberOfMessages: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(out.Messages) == 0 {
-			return bodies
-		}
-		for _, m := range out.Messages {
-			bodies = append(bodies, []byte(aws.ToString(m.Body)))
-			if _, err := sqsc.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(r.queueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	return awstest.Drain(t, endpoint, sqs.NewFromConfig(awsConfig()), r.queueURL)
 }
 
 // jsonLines decodes the JSON lines of a function log (aws-lambda-rie's own
@@ -204,9 +155,9 @@ func TestRotationPublishesEachPhase(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	before := calls.snapshot()["AWSEvents.PutEvents"]
+	before := calls.Snapshot()["AWSEvents.PutEvents"]
 	version := rotate(t, arn, function, "")
-	if got := calls.snapshot()["AWSEvents.PutEvents"] - before; got != 4 {
+	if got := calls.Snapshot()["AWSEvents.PutEvents"] - before; got != 4 {
 		t.Errorf("want 4 PutEvents calls (one a step), got %d", got)
 	}
 	cur, err := client.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String(arn), VersionStage: aws.String("AWSCURRENT")})

@@ -16,11 +16,9 @@ import (
 	awsevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -30,6 +28,7 @@ import (
 	"github.com/rotorhq/rotor/events/consumer"
 	"github.com/rotorhq/rotor/events/pgadapter"
 	"github.com/rotorhq/rotor/events/publish"
+	"github.com/rotorhq/rotor/test/awslocal/awstest"
 	"github.com/rotorhq/rotor/test/awslocal/lambda"
 )
 
@@ -110,7 +109,7 @@ func newFanout(tb testing.TB, user, strategy string, consumers []string, extra m
 		}
 	}
 	// The gate hears acknowledgements and completed rotations.
-	f.rule(tb, "gate", fmt.Sprintf(`{"source":["rotor"],"detail-type":[%q,%q],"detail":{"secretArn":[%q]}}`,
+	awstest.Route(tb, f.eb, f.bus, "gate", fmt.Sprintf(`{"source":["rotor"],"detail-type":[%q,%q],"detail":{"secretArn":[%q]}}`,
 		events.ConsumerAcknowledged, events.Completed, f.arn), endpoint.FunctionARN(f.function))
 	f.observer = f.queue(tb, "observer", `{"source":["rotor"]}`)
 	if f.publisher, err = publish.New(f.eb, publish.Options{BusName: f.bus}); err != nil {
@@ -119,36 +118,12 @@ func newFanout(tb testing.TB, user, strategy string, consumers []string, extra m
 	return f
 }
 
-// rule sends the bus's events that match pattern to target.
-func (f *fanout) rule(tb testing.TB, name, pattern, target string) {
-	tb.Helper()
-	ctx := context.Background()
-	if _, err := f.eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(name), EventBusName: aws.String(f.bus), EventPattern: aws.String(pattern)}); err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := f.eb.PutTargets(ctx, &eventbridge.PutTargetsInput{
-		Rule: aws.String(name), EventBusName: aws.String(f.bus), Targets: []ebtypes.Target{{Id: aws.String(name), Arn: aws.String(target)}},
-	}); err != nil {
-		tb.Fatal(err)
-	}
-}
-
 // queue makes a queue and subscribes it to pattern; it returns its URL.
 func (f *fanout) queue(tb testing.TB, name, pattern string) string {
 	tb.Helper()
-	ctx := context.Background()
-	q, err := f.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(f.bus + "-" + name)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	attrs, err := f.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f.rule(tb, name, pattern, attrs.Attributes["QueueArn"])
-	return aws.ToString(q.QueueUrl)
+	url, arn := awstest.Queue(tb, f.sqs, f.bus+"-"+name)
+	awstest.Route(tb, f.eb, f.bus, name, pattern, arn)
+	return url
 }
 
 // consumer is a service's view of the secret: the SDK's cache, fed by its
@@ -188,7 +163,7 @@ func (f *fanout) newConsumer(tb testing.TB, ctx context.Context, name string, vi
 	if viaLambda {
 		arn := endpoint.FunctionARN(fmt.Sprintf("%s-%s", f.bus, name))
 		endpoint.Lambda.Register(arn, lambda.Handler(consumer.LambdaHandler(cache)))
-		f.rule(tb, name, consumerPattern(f.arn), arn)
+		awstest.Route(tb, f.eb, f.bus, name, consumerPattern(f.arn), arn)
 		return c
 	}
 	queueURL := f.queue(tb, name, consumerPattern(f.arn))
@@ -250,29 +225,16 @@ func waitSwapped(tb testing.TB, version string, consumers ...*consumerUnderTest)
 // observed drains the observer queue: every rotor event so far.
 func (f *fanout) observed(tb testing.TB) []events.Event {
 	tb.Helper()
-	ctx := context.Background()
 	var out []events.Event
-	for {
-		msgs, err := f.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(f.observer), MaxNumberOfMessages: 10})
+	for _, body := range awstest.Receive(tb, f.sqs, f.observer) {
+		ev, err := events.Parse(body)
 		if err != nil {
-			tb.Fatal(err)
+			tb.Fatalf("observer: an event events.Parse refuses: %v", err)
 		}
-		if len(msgs.Messages) == 0 {
-			return out
-		}
-		for _, m := range msgs.Messages {
-			body := []byte(aws.ToString(m.Body))
-			ev, err := events.Parse(body)
-			if err != nil {
-				tb.Fatalf("observer: an event events.Parse refuses: %v", err)
-			}
-			checkSchema(tb, body)
-			out = append(out, ev)
-			if _, err := f.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(f.observer), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				tb.Fatal(err)
-			}
-		}
+		checkSchema(tb, body)
+		out = append(out, ev)
 	}
+	return out
 }
 
 var (
