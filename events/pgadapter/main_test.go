@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -25,6 +23,7 @@ import (
 	"github.com/rotorhq/rotor/events/consumer"
 	"github.com/rotorhq/rotor/events/pgadapter"
 	"github.com/rotorhq/rotor/test/awslocal"
+	"github.com/rotorhq/rotor/test/awslocal/awstest"
 	"github.com/rotorhq/rotor/test/pgserver"
 )
 
@@ -48,12 +47,9 @@ func TestMain(m *testing.M) {
 		_ = srv.Stop()
 		os.Exit(1)
 	}
-	smc = sm.NewFromConfig(aws.Config{
-		Region:           awslocal.DefaultRegion,
-		Credentials:      credentials.NewStaticCredentialsProvider(awslocal.DefaultAccount, "local", ""),
-		BaseEndpoint:     aws.String(endpoint.URL),
-		RetryMaxAttempts: 1,
-	})
+	cfg := awstest.Config(endpoint.URL)
+	cfg.RetryMaxAttempts = 1
+	smc = sm.NewFromConfig(cfg)
 	code := m.Run()
 	if err := endpoint.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "pgadapter tests: close endpoint:", err)

@@ -4,50 +4,29 @@ import (
 	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/rotorhq/rotor/events"
 	"github.com/rotorhq/rotor/test/awslocal"
-	"github.com/rotorhq/rotor/test/awslocal/awsjson"
+	"github.com/rotorhq/rotor/test/awslocal/awstest"
 )
-
-type targetCounter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *targetCounter) observe(_ awsjson.Caller, target string, _ int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n[target]++
-}
-
-func (c *targetCounter) get(target string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n[target]
-}
 
 // TestLoadEvents reads the event configuration against the local endpoint:
 // each case tweaks one valid environment (bus and key secret set).
 func TestLoadEvents(t *testing.T) {
-	calls := &targetCounter{n: map[string]int{}}
-	srv, err := awslocal.Start(awslocal.Options{OnCall: calls.observe})
+	calls := &awstest.Calls{}
+	srv, err := awslocal.Start(awslocal.Options{OnCall: calls.Observe})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	cfg := aws.Config{
-		Region: awslocal.DefaultRegion, BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
-		Credentials: credentials.NewStaticCredentialsProvider(awslocal.DefaultAccount, "x", ""),
-	}
+	cfg := awstest.Config(srv.URL)
+	cfg.RetryMaxAttempts = 1
 	smc := sm.NewFromConfig(cfg)
 	key := "Fingerprint-Key-" + strings.Repeat("k", 32)
 	for name, value := range map[string]string{"rotor/fingerprint-key": key, "rotor/short-key": "Short-Key-16-Byt"} {
@@ -93,7 +72,7 @@ func TestLoadEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 			logs := &bytes.Buffer{}
-			reads := calls.get("secretsmanager.GetSecretValue")
+			reads := calls.Get("secretsmanager.GetSecretValue")
 			ev, err := env.LoadEvents(t.Context(), slog.New(slog.NewJSONHandler(logs, nil)))
 			for _, text := range []string{logs.String(), errText(err)} {
 				if strings.Contains(text, key) || strings.Contains(text, "Short-Key-16-Byt") {
@@ -116,7 +95,7 @@ func TestLoadEvents(t *testing.T) {
 			if c.fp {
 				wantReads = 1
 			}
-			if got := calls.get("secretsmanager.GetSecretValue") - reads; got != wantReads {
+			if got := calls.Get("secretsmanager.GetSecretValue") - reads; got != wantReads {
 				t.Errorf("want %d read of the key secret, got %d", wantReads, got)
 			}
 			if got := strings.Count(logs.String(), FingerprintKeySecretEnv+" is not set"); (got == 1) != c.warning || got > 1 {
@@ -131,11 +110,11 @@ func TestLoadEvents(t *testing.T) {
 			if ev.Publisher == nil {
 				return
 			}
-			before := calls.get("AWSEvents.PutEvents")
+			before := calls.Get("AWSEvents.PutEvents")
 			if err := ev.Publisher.Publish(t.Context(), testEvent()); err != nil {
 				t.Fatalf("want the event published on the endpoint, got %v", err)
 			}
-			if got := calls.get("AWSEvents.PutEvents") - before; got != 1 {
+			if got := calls.Get("AWSEvents.PutEvents") - before; got != 1 {
 				t.Errorf("want 1 PutEvents call at the endpoint, got %d", got)
 			}
 		})
