@@ -446,22 +446,9 @@ func (s *Service) DeleteMessageBatch(ctx context.Context, in *DeleteMessageBatch
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(in.Entries))
-	for i, e := range in.Entries {
-		ids[i] = e.Id
-	}
-	if err := checkBatch("DeleteMessageBatchRequestEntry", ids); err != nil {
-		return nil, err
-	}
-	out := &BatchOutput{Successful: []BatchResultEntry{}, Failed: []BatchResultErrorEntry{}}
-	for _, e := range in.Entries {
-		if derr := deleteByHandle(q, e.ReceiptHandle); derr != nil {
-			out.Failed = append(out.Failed, batchFailure(e.Id, derr))
-			continue
-		}
-		out.Successful = append(out.Successful, BatchResultEntry{Id: e.Id})
-	}
-	return out, nil
+	return runBatch("DeleteMessageBatchRequestEntry", in.Entries,
+		func(e DeleteMessageBatchRequestEntry) string { return e.Id },
+		func(e DeleteMessageBatchRequestEntry) *awsjson.Error { return deleteByHandle(q, e.ReceiptHandle) })
 }
 
 // changeVisibility sets the visibility timeout of the message a handle
@@ -517,21 +504,32 @@ func (s *Service) ChangeMessageVisibilityBatch(ctx context.Context, in *ChangeMe
 	if err != nil {
 		return nil, err
 	}
-	ids := make([]string, len(in.Entries))
-	for i, e := range in.Entries {
-		ids[i] = e.Id
+	now := s.clock.Now()
+	return runBatch("ChangeMessageVisibilityBatchRequestEntry", in.Entries,
+		func(e ChangeMessageVisibilityBatchRequestEntry) string { return e.Id },
+		func(e ChangeMessageVisibilityBatchRequestEntry) *awsjson.Error {
+			return s.changeVisibility(q, e.ReceiptHandle, e.VisibilityTimeout, now)
+		})
+}
+
+// runBatch checks a batch's entry ids, then runs each entry, reporting it
+// as successful or failed with its error: the shape of SQS's batch calls
+// that answer with ids only.
+func runBatch[E any](entryName string, entries []E, id func(E) string, run func(E) *awsjson.Error) (*BatchOutput, error) {
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = id(e)
 	}
-	if err := checkBatch("ChangeMessageVisibilityBatchRequestEntry", ids); err != nil {
+	if err := checkBatch(entryName, ids); err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
 	out := &BatchOutput{Successful: []BatchResultEntry{}, Failed: []BatchResultErrorEntry{}}
-	for _, e := range in.Entries {
-		if cerr := s.changeVisibility(q, e.ReceiptHandle, e.VisibilityTimeout, now); cerr != nil {
-			out.Failed = append(out.Failed, batchFailure(e.Id, cerr))
+	for i, e := range entries {
+		if err := run(e); err != nil {
+			out.Failed = append(out.Failed, batchFailure(ids[i], err))
 			continue
 		}
-		out.Successful = append(out.Successful, BatchResultEntry{Id: e.Id})
+		out.Successful = append(out.Successful, BatchResultEntry{Id: ids[i]})
 	}
 	return out, nil
 }
