@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -21,6 +22,7 @@ import (
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/uuid"
 
 	"github.com/rotorhq/rotor/events"
@@ -271,15 +273,35 @@ func (st *stack) prepareEvents(ctx context.Context) (string, error) {
 	done := make(chan error, 1)
 	go func() { done <- audit.Consume(auditCtx, st.sqs, queueURL, w) }()
 	st.stopAudit = func() error {
-		// Let the last events reach the queue, then stop the sink.
+		// Let the last events reach the queue and the sink take them all
+		// (written, synced, deleted), then stop it.
 		drainCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
 		_ = st.endpoint.EventBridge.Drain(drainCtx)
-		cancel()
-		time.Sleep(200 * time.Millisecond)
+		for drainCtx.Err() == nil && st.queueDepth(drainCtx, queueURL) > 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
 		stop()
 		return errors.Join(<-done, w.Close())
 	}
 	return aws.ToString(out.ARN), nil
+}
+
+// queueDepth is how many messages a queue holds, visible or in flight; -1
+// when it cannot say.
+func (st *stack) queueDepth(ctx context.Context, url string) int {
+	out, err := st.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{
+		sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+	}})
+	if err != nil {
+		return -1
+	}
+	n := 0
+	for _, v := range out.Attributes {
+		k, _ := strconv.Atoi(v)
+		n += k
+	}
+	return n
 }
 
 // rule sends the events of rotor's bus that match pattern to target.
