@@ -90,7 +90,7 @@ func (l idleLocker) Deactivate(ctx context.Context, req rotators.DeactivateReque
 		return rotators.DeactivateResponse{}, err
 	}
 
-	conn, err := r.connect(ctx, step, roleMaster, cur, m.Username, m.Password)
+	conn, err := r.connect(ctx, step, roleMaster, masterTarget(cur, m), m.Username, m.Password)
 	if err != nil {
 		return rotators.DeactivateResponse{}, err
 	}
