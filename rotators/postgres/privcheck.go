@@ -10,7 +10,10 @@ import (
 
 // sqlMissingPrivileges lists, in one statement whatever the number of
 // objects, every privilege the current user ($1) holds that the pending
-// user ($2) does not, kind by kind: (kind, object, privilege). It runs as
+// user ($2) does not, kind by kind: (kind, object, privilege). Role
+// attributes are compared only when the pending user is the clone ($3),
+// which mirrors the base's: the base is the anchor of the pair, and its
+// attributes are the administrator's, whatever the clone's. It runs as
 // the pending user: the has_*_privilege functions take any role, and the
 // catalogs it reads are readable by every user. Column privileges are
 // checked only where a column has its own ACL (a table-wide privilege
@@ -32,11 +35,11 @@ FROM pg_catalog.pg_roles r JOIN u ON r.oid = u.pen WHERE NOT r.rolcanlogin
 UNION ALL
 SELECT 'role attribute', p.rolname::text, 'CONNECTION LIMIT'
 FROM u JOIN pg_catalog.pg_roles c ON c.oid = u.cur JOIN pg_catalog.pg_roles p ON p.oid = u.pen
-WHERE p.rolconnlimit <> -1 AND (c.rolconnlimit = -1 OR p.rolconnlimit < c.rolconnlimit)
+WHERE $3 AND p.rolconnlimit <> -1 AND (c.rolconnlimit = -1 OR p.rolconnlimit < c.rolconnlimit)
 UNION ALL
 SELECT 'role attribute', p.rolname::text, 'CREATEDB'
 FROM u JOIN pg_catalog.pg_roles c ON c.oid = u.cur JOIN pg_catalog.pg_roles p ON p.oid = u.pen
-WHERE c.rolcreatedb AND NOT p.rolcreatedb
+WHERE $3 AND c.rolcreatedb AND NOT p.rolcreatedb
 UNION ALL
 SELECT 'role membership', r.rolname::text, m.priv
 FROM u, pg_catalog.pg_roles r, unnest(ARRAY['MEMBER', 'USAGE']) AS m(priv)
@@ -52,24 +55,27 @@ FROM u, pg_catalog.pg_namespace n, unnest(ARRAY['CREATE', 'USAGE']) AS p(priv)
 WHERE pg_catalog.has_schema_privilege(u.cur, n.oid, p.priv) AND NOT pg_catalog.has_schema_privilege(u.pen, n.oid, p.priv)
 UNION ALL
 SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' ELSE 'table' END,
-       c.oid::pg_catalog.regclass::text, p.priv
-FROM u, pg_catalog.pg_class c, unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) AS p(priv)
+       pg_catalog.format('%I.%I', n.nspname, c.relname), p.priv
+FROM u, pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace,
+     unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) AS p(priv)
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND pg_catalog.has_table_privilege(u.cur, c.oid, p.priv) AND NOT pg_catalog.has_table_privilege(u.pen, c.oid, p.priv)
 UNION ALL
-SELECT 'sequence', c.oid::pg_catalog.regclass::text, p.priv
-FROM u, pg_catalog.pg_class c, unnest(ARRAY['USAGE', 'SELECT', 'UPDATE']) AS p(priv)
+SELECT 'sequence', pg_catalog.format('%I.%I', n.nspname, c.relname), p.priv
+FROM u, pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, unnest(ARRAY['USAGE', 'SELECT', 'UPDATE']) AS p(priv)
 WHERE c.relkind = 'S'
   AND pg_catalog.has_sequence_privilege(u.cur, c.oid, p.priv) AND NOT pg_catalog.has_sequence_privilege(u.pen, c.oid, p.priv)
 UNION ALL
-SELECT 'column', c.oid::pg_catalog.regclass::text || '.' || pg_catalog.quote_ident(a.attname), p.priv
-FROM u, pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid,
+SELECT 'column', pg_catalog.format('%I.%I.%I', n.nspname, c.relname, a.attname), p.priv
+FROM u, pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace,
      unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'REFERENCES']) AS p(priv)
 WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped
   AND pg_catalog.has_column_privilege(u.cur, c.oid, a.attnum, p.priv) AND NOT pg_catalog.has_column_privilege(u.pen, c.oid, a.attnum, p.priv)
 UNION ALL
-SELECT CASE f.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END, f.oid::pg_catalog.regprocedure::text, 'EXECUTE'
-FROM u, pg_catalog.pg_proc f
+SELECT CASE f.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
+       pg_catalog.format('%I.%I(%s)', n.nspname, f.proname, pg_catalog.pg_get_function_identity_arguments(f.oid)), 'EXECUTE'
+FROM u, pg_catalog.pg_proc f JOIN pg_catalog.pg_namespace n ON n.oid = f.pronamespace
 WHERE pg_catalog.has_function_privilege(u.cur, f.oid, 'EXECUTE') AND NOT pg_catalog.has_function_privilege(u.pen, f.oid, 'EXECUTE')
 UNION ALL
 SELECT 'large object', l.oid::text, p.priv
@@ -79,8 +85,9 @@ WHERE (pg_catalog.pg_has_role(u.cur, l.lomowner, 'USAGE') OR EXISTS (SELECT 1 FR
   AND NOT (pg_catalog.pg_has_role(u.pen, l.lomowner, 'USAGE') OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(l.lomacl) e
         WHERE e.privilege_type = p.priv AND (e.grantee = 0 OR pg_catalog.pg_has_role(u.pen, e.grantee, 'USAGE'))))
 UNION ALL
-SELECT 'row-level security policy', pg_catalog.quote_ident(pol.polname) || ' on ' || pol.polrelid::pg_catalog.regclass::text, 'APPLIES'
-FROM u, pg_catalog.pg_policy pol
+SELECT 'row-level security policy', pg_catalog.format('%I on %I.%I', pol.polname, n.nspname, c.relname), 'APPLIES'
+FROM u, pg_catalog.pg_policy pol JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid
+     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE EXISTS (SELECT 1 FROM unnest(pol.polroles) x(r) WHERE x.r <> 0 AND pg_catalog.pg_has_role(u.cur, x.r, 'USAGE'))
   AND NOT EXISTS (SELECT 1 FROM unnest(pol.polroles) x(r) WHERE x.r = 0 OR pg_catalog.pg_has_role(u.pen, x.r, 'USAGE'))
 UNION ALL
@@ -104,8 +111,9 @@ type Missing struct {
 	// "function", "schema", "database", "role membership", "per-role
 	// setting", "row-level security policy", ...
 	Kind string
-	// Object names it (schema-qualified where it has a schema; a per-role
-	// setting by its name, never its value).
+	// Object names it, schema-qualified where it has a schema (whatever
+	// the session's search_path); a per-role setting by its name and
+	// database, never its value.
 	Object string
 	// Privilege is the privilege missing ("SELECT", "EXECUTE", "MEMBER",
 	// "SET", ...).
@@ -139,7 +147,7 @@ func (e *PrivilegeError) Error() string {
 
 // missingPrivileges compares the two users with one catalog query.
 func missingPrivileges(ctx context.Context, q querier, current, pending string) ([]Missing, error) {
-	rows, err := q.Query(ctx, sqlMissingPrivileges, current, pending)
+	rows, err := q.Query(ctx, sqlMissingPrivileges, current, pending, anchor(current, pending).pendingIsClone)
 	if err != nil {
 		return nil, err
 	}
