@@ -255,7 +255,7 @@ func roleExists(t *testing.T, s *pgserver.Server, name string) bool {
 }
 
 // roleState describes roles for the conformance suite: password verifier,
-// login, memberships.
+// login, memberships, per-role settings, connection limit.
 func roleState(s *pgserver.Server, names ...string) func(ctx context.Context) ([]byte, error) {
 	return func(ctx context.Context) ([]byte, error) {
 		conn, err := s.Admin(ctx)
@@ -267,10 +267,13 @@ func roleState(s *pgserver.Server, names ...string) func(ctx context.Context) ([
 		for _, n := range names {
 			var pw *string
 			var login bool
-			var member []string
+			var member, settings []string
+			var limit int
 			err := conn.QueryRow(ctx, `SELECT a.rolpassword, a.rolcanlogin,
-				ARRAY(SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid WHERE m.member = a.oid ORDER BY 1)
-				FROM pg_authid a WHERE a.rolname = $1`, n).Scan(&pw, &login, &member)
+				ARRAY(SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid WHERE m.member = a.oid ORDER BY 1),
+				ARRAY(SELECT s.setdatabase || ':' || x FROM pg_db_role_setting s, unnest(s.setconfig) x WHERE s.setrole = a.oid ORDER BY 1),
+				a.rolconnlimit
+				FROM pg_authid a WHERE a.rolname = $1`, n).Scan(&pw, &login, &member, &settings, &limit)
 			if err == pgx.ErrNoRows {
 				fmt.Fprintf(&b, "%s: absent\n", n)
 				continue
@@ -282,7 +285,7 @@ func roleState(s *pgserver.Server, names ...string) func(ctx context.Context) ([
 			if pw != nil {
 				verifier = *pw
 			}
-			fmt.Fprintf(&b, "%s: login=%v memberships=%v verifier=%s\n", n, login, member, verifier)
+			fmt.Fprintf(&b, "%s: login=%v memberships=%v settings=%v connlimit=%d verifier=%s\n", n, login, member, settings, limit, verifier)
 		}
 		return []byte(b.String()), nil
 	}

@@ -83,6 +83,30 @@ func TestConformance(t *testing.T) {
 			group := user + "_readers"
 			pw := newUser(t, srv, user)
 			exec(t, srv, fmt.Sprintf(`CREATE ROLE %s NOLOGIN; GRANT %s TO %s`, group, group, user))
+			// What the application uses: a table it owns, one granted to
+			// it directly, and a per-role setting.
+			exec(t, srv, fmt.Sprintf(`CREATE TABLE %[1]s_owned (id int); ALTER TABLE %[1]s_owned OWNER TO %[1]s;
+				CREATE TABLE %[1]s_granted (id int); GRANT SELECT, INSERT ON %[1]s_granted TO %[1]s;
+				ALTER ROLE %[1]s SET statement_timeout = '42s'`, user))
+			canUse := func(ctx context.Context, secret []byte) error {
+				conn, err := connectSecret(ctx, srv, secret)
+				if err != nil {
+					return err
+				}
+				defer conn.Close(ctx)
+				var timeout string
+				if err := conn.QueryRow(ctx, `SHOW statement_timeout`).Scan(&timeout); err != nil {
+					return err
+				}
+				if timeout != "42s" {
+					return fmt.Errorf("want the per-role statement_timeout 42s, got %s", timeout)
+				}
+				_, err = conn.Exec(ctx, fmt.Sprintf(`INSERT INTO %[1]s_owned VALUES (1); INSERT INTO %[1]s_granted SELECT count(*) FROM %[1]s_owned`, user))
+				return err
+			}
+			if tc.opts.Strategy == postgres.SingleUser {
+				canUse = nil
+			}
 			r := newRotator(t, tc.opts)
 			rotatortest.Run(t, rotatortest.Harness{
 				Rotator:     r,
@@ -91,6 +115,7 @@ func TestConformance(t *testing.T) {
 				Secrets:     masterSecrets(t, srv, masterUser, masterPassword),
 				CanLogin:    func(ctx context.Context, s []byte) error { return secretLogin(ctx, srv, s) },
 				State:       roleState(srv, user, user+postgres.CloneSuffix),
+				CanUse:      canUse,
 				NewPassword: newPassword,
 			})
 			checkLog(t)

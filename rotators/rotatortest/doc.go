@@ -16,7 +16,9 @@
 // credential log in, keeps the current one working unless the strategy is
 // "single-user", and leaves the same state when called twice; Test changes
 // nothing; no error carries a password. A [Harness.State] hook lets the
-// suite compare the target's state before and after each step.
+// suite compare the target's state before and after each step, and a
+// [Harness.CanUse] hook checks that the pending credential can use what the
+// current one uses (the application's objects), not only log in.
 //
 // A rotator whose strategy revokes the previous credential explicitly sets
 // [Harness.Deactivator]; the suite then deactivates after each rotation and

@@ -35,6 +35,14 @@ type Harness struct {
 	NewPassword func() (string, error)
 	// Timeout bounds the whole run; default 2 minutes.
 	Timeout time.Duration
+	// CanUse, optional, reports whether the credential of a secret can do
+	// what the application does on the target (read and write the objects
+	// it owns and those granted to it); nil error means it can. The suite
+	// checks it for the current secret before each rotation and for the
+	// pending secret after each Set: a pending credential that logs in but
+	// cannot use what the current one uses breaks the application at
+	// finishSecret.
+	CanUse func(ctx context.Context, secret []byte) error
 	// Deactivator, optional, is the rotator's [rotators.Deactivator]. When
 	// set, the suite deactivates the previous credential after each
 	// rotation (as the deactivation gate does once AWSCURRENT has moved)
@@ -145,6 +153,7 @@ func (s *suite) rotate(name string, current []byte) []byte {
 	pw := s.newPassword()
 	other := s.newPassword()
 
+	s.canUse(name+": before Create, the current secret", current)
 	before := s.state(name + ": before Create")
 	create := rotators.CreateRequest{SecretID: s.h.SecretID, Current: current, Password: pw, Secrets: s.h.Secrets}
 	resp, err := s.h.Rotator.Create(s.ctx, create)
@@ -190,6 +199,10 @@ func (s *suite) rotate(name string, current []byte) []byte {
 	if err := s.h.CanLogin(s.ctx, current); !singleUser && err != nil {
 		t.Errorf("%s: after Set: want the current secret to keep working (%s), got %v", name, s.info.Strategy, s.scrub(err))
 	}
+	s.canUse(name+": after Set, the pending secret", pending)
+	if !singleUser {
+		s.canUse(name+": after Set, the current secret", current)
+	}
 	afterSet := s.state(name + ": after Set")
 
 	_, err = s.h.Rotator.Set(s.ctx, set)
@@ -203,6 +216,16 @@ func (s *suite) rotate(name string, current []byte) []byte {
 	s.noError(name+": Test after Set", err)
 	s.sameState(name+": Test after Set", afterSet)
 	return pending
+}
+
+func (s *suite) canUse(what string, secret []byte) {
+	s.t.Helper()
+	if s.h.CanUse == nil {
+		return
+	}
+	if err := s.h.CanUse(s.ctx, secret); err != nil {
+		s.t.Fatalf("%s: want it to use what the application uses, got %v", what, s.scrub(err))
+	}
 }
 
 func (s *suite) newPassword() string {
