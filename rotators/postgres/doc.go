@@ -13,9 +13,16 @@
 //     until they refresh.
 //   - [AlternatingUsers]: the master secret named by "masterarn" creates
 //     or updates the other user of the pair ("app" and "app_clone") and, in
-//     the same transaction, gives it exactly the role memberships of the
-//     current user, on every rotation, so the two never drift apart. The
-//     current user keeps working until the next rotation.
+//     the same transaction, re-anchors the pair on the base user "app": the
+//     clone is a member of the base and its sessions act as the base
+//     (ALTER ROLE app_clone SET role = app), so it can use everything the
+//     base owns or was granted and what it creates belongs to the base; the
+//     base's memberships, per-role settings and attributes are copied to a
+//     pending clone; what the clone owns is reassigned to the base
+//     (privileges.go says why each). The current user keeps working until
+//     the next rotation. Test proves the pending user holds every privilege
+//     the current one holds, in one catalog query ([PrivilegeError] names
+//     what is missing).
 //
 // # Deactivation
 //
@@ -49,5 +56,6 @@
 // field, never from a connection string holding the password. A secret
 // without "ssl" (or with "ssl": true) gets TLS with full verification
 // against [Options.RootCAs] and no fallback to plain; only "ssl": false
-// connects in plain. A failed login is matched by [ErrLoginFailed].
+// connects in plain. The master logs in with its own secret's "ssl", never
+// the application secret's. A failed login is matched by [ErrLoginFailed].
 package postgres
