@@ -578,3 +578,56 @@ func BenchmarkTestPrivileges(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(p.counter.total())/float64(b.N), "queries/op")
 }
+
+// TestSettingsCopiedVerbatim: per-role settings with quotes, commas and
+// backslashes in their values, list settings among them, reach the clone
+// exactly as the base has them, and a second Set changes nothing.
+func TestSettingsCopiedVerbatim(t *testing.T) {
+	ctx := ctxT(t)
+	const user = "verbatim_app"
+	clone := user + postgres.CloneSuffix
+	pw := newUser(t, srv, user)
+	exec(t, srv, `ALTER ROLE verbatim_app SET search_path = 'a,b', 'q"x', '$user', public;
+		ALTER ROLE verbatim_app SET application_name = 'it''s a \ and a "';
+		ALTER ROLE verbatim_app IN DATABASE postgres SET temp_tablespaces = '';
+		ALTER ROLE verbatim_app SET "DateStyle" = 'ISO, DMY'`)
+	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers})
+	secrets := masterSecrets(t, srv, masterUser, masterPassword)
+	pending := rotation(t, r, encode(t, baseSecret(srv, user, pw)), secrets)
+
+	settings := func(role string) string {
+		var out []string
+		conn := adminIn(t, srv, "postgres")
+		if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(s.setdatabase || ':' || x ORDER BY s.setdatabase || ':' || x), '{}') FROM pg_db_role_setting s, unnest(s.setconfig) x
+			WHERE s.setrole = $1::regrole AND x NOT LIKE 'role=%'`, role).Scan(&out); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(out, "\n")
+	}
+	if want, got := settings(user), settings(clone); want != got {
+		t.Errorf("clone settings: want\n%s\ngot\n%s", want, got)
+	}
+	state := roleState(srv, user, clone)
+	before, err := state(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Set(ctx, rotators.SetRequest{Current: encode(t, baseSecret(srv, user, pw)), Pending: pending, Secrets: secrets}); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := state(ctx); string(after) != string(before) {
+		t.Errorf("second Set: want the same state, got\n%s\nthen\n%s", before, after)
+	}
+	conn, err := connectSecret(ctx, srv, pending)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var searchPath, appName string
+	if err := conn.QueryRow(ctx, `SELECT current_setting('search_path'), current_setting('application_name')`).Scan(&searchPath, &appName); err != nil {
+		t.Fatal(err)
+	}
+	if searchPath != `"a,b", "q""x", "$user", public` || appName != `it's a \ and a "` {
+		t.Errorf("the clone's session: want the base's search_path and application_name, got %q and %q", searchPath, appName)
+	}
+}
