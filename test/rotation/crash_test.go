@@ -120,9 +120,10 @@ func (e *env) checkSettled(label string) {
 	if err := e.logsIn(prev); err != nil {
 		e.t.Errorf("%s: want AWSPREVIOUS to log in, got %v", label, err)
 	}
-	if a, b := e.memberships(cur.User), e.memberships(prev.User); fmt.Sprint(a) != fmt.Sprint(b) || len(a) != 2 {
+	if a, b := e.groups(cur.User), e.groups(prev.User); fmt.Sprint(a) != fmt.Sprint(b) || len(a) != 2 {
 		e.t.Errorf("%s: want both users with the two roles, got %v and %v", label, a, b)
 	}
+	e.cloneAnchored(label)
 }
 
 // checkNoSecretInLogs scans the engine's log lines, failures included, for

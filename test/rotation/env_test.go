@@ -324,6 +324,27 @@ func (e *env) dbState() string {
 	return strings.Join(lines, "\n")
 }
 
+// groups lists the roles member belongs to but for the pair's base user,
+// which the clone is always a member of (the anchor of the pair).
+func (e *env) groups(member string) []string {
+	e.t.Helper()
+	var out []string
+	for _, r := range e.memberships(member) {
+		if r != e.user {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// cloneAnchored fails unless the clone is a member of the base user.
+func (e *env) cloneAnchored(label string) {
+	e.t.Helper()
+	if !slices.Contains(e.memberships(e.user+postgres.CloneSuffix), e.user) {
+		e.t.Errorf("%s: want the clone a member of the base user %s, got %v", label, e.user, e.memberships(e.user+postgres.CloneSuffix))
+	}
+}
+
 // memberships lists "member -> role" pairs, for one member or all.
 func (e *env) memberships(member string) []string {
 	e.t.Helper()

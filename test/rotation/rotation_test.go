@@ -41,9 +41,10 @@ func TestAlternatingUsersRotations(t *testing.T) {
 				t.Errorf("rotation %d: want the credential of two rotations ago to stop working, it logs in", i)
 			}
 		}
-		if got, want := e.memberships(cur.User), e.memberships(prev.User); !reflect.DeepEqual(got, want) {
+		if got, want := e.groups(cur.User), e.groups(prev.User); !reflect.DeepEqual(got, want) {
 			t.Errorf("rotation %d: want equal memberships, got %v and %v", i, got, want)
 		}
+		e.cloneAnchored(fmt.Sprintf("rotation %d", i))
 	}
 	if !strings.Contains(e.logs.String(), `"msg":"pending user set"`) {
 		t.Errorf("want the rotator's lines in the engine's log, got:\n%s", e.logs.String())
@@ -213,17 +214,24 @@ func TestUsernamesThatLookLikeSQL(t *testing.T) {
 func TestMembershipsResyncOnEveryRotation(t *testing.T) {
 	e := newEnv(t, postgres.AlternatingUsers)
 	e.rotate() // app -> app_clone, with both roles
+	e.rotate() // back to app
 	cur := e.mustCredential(secretstore.Current)
 	prev := e.mustCredential(secretstore.Previous)
-	// The user in use loses a role; the next rotation must take it from the other user too.
+	if cur.User != e.user {
+		t.Fatalf("want the base user current, got %s", cur.User)
+	}
+	// The base user, in use, loses a role; the next rotation must take it
+	// from the clone too (the clone mirrors the base, the anchor of the
+	// pair).
 	if _, err := e.admin().Exec(e.ctx, `REVOKE app_writers FROM `+pgx.Identifier{cur.User}.Sanitize()); err != nil {
 		t.Fatal(err)
 	}
 	e.rotate()
-	if got, want := e.memberships(prev.User), []string{"app_readers"}; !reflect.DeepEqual(got, want) {
+	if got, want := e.groups(prev.User), []string{"app_readers"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("want %s re-synced to %v, got %v", prev.User, want, got)
 	}
-	if !slices.Equal(e.memberships(cur.User), e.memberships(prev.User)) {
+	if !slices.Equal(e.groups(cur.User), e.groups(prev.User)) {
 		t.Errorf("want equal memberships")
 	}
+	e.cloneAnchored("after the revoke")
 }
