@@ -78,6 +78,7 @@ const (
 	rolePending = "pending"
 	roleCurrent = "current"
 	roleMaster  = "master"
+	roleClone   = "clone"
 )
 
 // ErrLoginFailed is matched (with errors.Is) by an error of a step that
@@ -367,17 +368,27 @@ func (r *Rotator) setAlternating(ctx context.Context, log *slog.Logger, cur, pen
 	} else if !ok {
 		return fmt.Errorf("postgres: %s: the current user does not exist on %s", step, cur.Host)
 	}
-	synced, err := syncPair(ctx, tx, m.Username, anchor(cur.Username, pen.Username))
+	pair := anchor(cur.Username, pen.Username)
+	synced, err := syncPair(ctx, tx, pair)
 	if err != nil {
 		return r.sqlError(step, "sync the pending user with the pair", cur.Host, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return r.sqlError(step, "commit", cur.Host, err)
 	}
+	if synced.CloneOwns {
+		clone := cur
+		if pair.pendingIsClone {
+			clone = pen
+		}
+		if err := r.reassignClone(ctx, step, cur.Host, clone, pair.base); err != nil {
+			return err
+		}
+	}
 	log.InfoContext(ctx, "pending user set", "step", step, "host", cur.Host,
 		"created", !exists, "password_changed", !exists || !pendingWorks,
 		"granted", synced.Granted, "revoked", synced.Revoked, "settings", synced.Settings,
-		"attributes", synced.Attributes, "reassigned", synced.Reassigned)
+		"attributes", synced.Attributes, "reassigned", synced.CloneOwns)
 	return nil
 }
 

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/rotorhq/rotor/rotators/dbsecret"
 )
 
 // The pair of alternating users is anchored on the base user (the name
@@ -29,7 +31,8 @@ import (
 // user, it only gains what the current clone was given directly
 // (memberships, settings it has no value for): the base is the anchor and
 // loses nothing at a rotation. Objects the clone owns (created before the
-// pair was anchored, or after SET ROLE NONE) are reassigned to the base.
+// pair was anchored, or after SET ROLE NONE) are reassigned to the base, by
+// the clone itself once the transaction committed.
 
 // Per-role settings whose values are lists of quoted elements; pg_dump's
 // variable_is_guc_list_quote names the same ones. Each element goes in as
@@ -60,8 +63,7 @@ WHERE r.rolname = ANY($1)`
 JOIN pg_catalog.pg_roles r ON r.oid = d.refobjid
 WHERE d.refclassid = 'pg_catalog.pg_authid'::pg_catalog.regclass AND d.deptype = 'o' AND r.rolname = $1
 AND d.dbid IN (0, (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())))`
-	sqlIsMember      = `SELECT pg_catalog.pg_has_role(CURRENT_USER, $1, 'USAGE')`
-	sqlReassignOwned = `REASSIGN OWNED BY %s TO %s`
+	sqlReassignOwned = `SET ROLE NONE; REASSIGN OWNED BY %s TO %s`
 	sqlSetting       = `ALTER ROLE %s SET %s = %s`
 	sqlSettingInDB   = `ALTER ROLE %s IN DATABASE %s SET %s = %s`
 	sqlReset         = `ALTER ROLE %s RESET %s`
@@ -102,7 +104,9 @@ type execer interface {
 // pair was in sync already (a second Set).
 type syncResult struct {
 	Granted, Revoked, Settings, Attributes int
-	Reassigned                             bool
+	// CloneOwns says that the clone owns objects in the database (or a
+	// database), which [Rotator.reassignClone] gives to the base.
+	CloneOwns bool
 }
 
 // roleAttrs are the attributes the clone takes from the base.
@@ -119,9 +123,8 @@ type settingsKey struct {
 
 // syncPair brings the pending user of the pair in line, inside the master's
 // transaction. It only runs statements for what differs, so a second call
-// changes nothing. master is the master user, which may be made a member of
-// the pair for the time of the transaction to reassign the clone's objects.
-func syncPair(ctx context.Context, tx execer, master string, p pairNames) (syncResult, error) {
+// changes nothing.
+func syncPair(ctx context.Context, tx execer, p pairNames) (syncResult, error) {
 	var res syncResult
 	exec := func(what, sql string) error {
 		if _, err := tx.Exec(ctx, sql); err != nil {
@@ -210,8 +213,10 @@ func syncPair(ctx context.Context, tx execer, master string, p pairNames) (syncR
 		return res, err
 	}
 
-	res.Reassigned, err = reassignClone(ctx, tx, master, p)
-	return res, err
+	if err := tx.QueryRow(ctx, sqlOwnsObjects, p.clone).Scan(&res.CloneOwns); err != nil {
+		return res, fmt.Errorf("look for objects the clone owns: %w", err)
+	}
+	return res, nil
 }
 
 func pairAttrs(ctx context.Context, q querier, p pairNames) (map[string]roleAttrs, error) {
@@ -403,42 +408,25 @@ func splitSettingList(s string) []string {
 }
 
 // reassignClone gives the base user whatever the clone owns in the
-// database, so that the base can use it once it is current. REASSIGN OWNED
-// needs the privileges of both roles: a master that lacks them is made a
-// member of both for the time of the transaction (CREATEROLE may do that
-// on PostgreSQL 15; 16 and later need ADMIN OPTION on both, which the
-// master has on a clone it created).
-func reassignClone(ctx context.Context, tx execer, master string, p pairNames) (bool, error) {
-	var owns bool
-	if err := tx.QueryRow(ctx, sqlOwnsObjects, p.clone).Scan(&owns); err != nil {
-		return false, fmt.Errorf("look for objects the clone owns: %w", err)
+// database, so that the base can use it once it is current. It runs as the
+// clone, after the master's transaction committed: REASSIGN OWNED needs the
+// privileges of both roles, which the clone has (its own, and the base's
+// through its membership) and the master has not (a CREATEROLE master is a
+// member of neither; making it one for the statement would, on PostgreSQL
+// 16, rewrite the ADMIN-only membership it holds on a clone it created).
+// SET ROLE NONE first: the clone's sessions act as the base, which has no
+// privileges of the clone. It is idempotent: a Set retried after a crash
+// between the two reassigns what is left.
+func (r *Rotator) reassignClone(ctx context.Context, step, host string, clone dbsecret.Secret, base string) error {
+	conn, err := r.connect(ctx, step, roleClone, clone, clone.Username, clone.Password)
+	if err != nil {
+		return err
 	}
-	if !owns {
-		return false, nil
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, fmt.Sprintf(sqlReassignOwned, ident(clone.Username), ident(base))); err != nil {
+		return r.sqlError(step, "reassign the clone's objects to the base user", host, err)
 	}
-	var revoke []string
-	for _, r := range []string{p.clone, p.base} {
-		var member bool
-		if err := tx.QueryRow(ctx, sqlIsMember, r).Scan(&member); err != nil {
-			return false, fmt.Errorf("read the master's memberships: %w", err)
-		}
-		if member {
-			continue
-		}
-		if _, err := tx.Exec(ctx, fmt.Sprintf(sqlGrantRole, ident(r), ident(master))); err != nil {
-			return false, fmt.Errorf("let the master reassign the clone's objects: %w", err)
-		}
-		revoke = append(revoke, r)
-	}
-	if _, err := tx.Exec(ctx, fmt.Sprintf(sqlReassignOwned, ident(p.clone), ident(p.base))); err != nil {
-		return false, fmt.Errorf("reassign the clone's objects to the base user: %w", err)
-	}
-	for _, r := range revoke {
-		if _, err := tx.Exec(ctx, fmt.Sprintf(sqlRevokeRole, ident(r), ident(master))); err != nil {
-			return false, fmt.Errorf("end the master's membership: %w", err)
-		}
-	}
-	return true, nil
+	return nil
 }
 
 // literal quotes a string constant for the statements that take no

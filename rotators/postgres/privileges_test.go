@@ -327,10 +327,35 @@ func TestAWSLeftPair(t *testing.T) {
 	// application reads what the base has.
 	exec(t, srv, fmt.Sprintf(`ALTER ROLE %s SET search_path = '$user', 'data', 'public'; ALTER ROLE %s IN DATABASE %s SET work_mem = '3MB'`, ident(clone), ident(clone), ident(db)))
 
-	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers})
+	// The first Set fails where it reassigns the clone's table, as a crash
+	// there would: Test then names the table the base cannot use, and the
+	// retried Set finishes the job.
+	tracer := &tlsRecorder{failOn: "REASSIGN"}
+	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers, Tracer: tracer})
 	secrets := masterSecrets(t, srv, masterUser, masterPassword)
+	created, err := r.Create(ctx, rotators.CreateRequest{Current: current, Password: genPassword(t), Secrets: secrets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := rotators.SetRequest{Current: current, Pending: created.Pending, Secrets: secrets}
+	test := rotators.TestRequest{Current: current, Pending: created.Pending, Secrets: secrets}
+	if _, err := r.Set(ctx, set); err == nil || !tracer.failed {
+		t.Fatalf("Set failing at REASSIGN: want an error, got %v (failed: %v)", err, tracer.failed)
+	}
+	if _, err := r.Test(ctx, test); err == nil || !strings.Contains(err.Error(), "table data.clone_made SELECT") {
+		t.Errorf("Test before the clone's table is reassigned: want an error naming it, got %v", err)
+	}
+	if _, err := r.Set(ctx, set); err != nil {
+		t.Fatalf("retried Set: want no error, got %v", err)
+	}
+	if _, err := r.Test(ctx, test); err != nil {
+		t.Fatalf("Test: want no error, got %v", err)
+	}
 	for round := 1; round <= 2; round++ {
-		pending := rotation(t, r, current, secrets)
+		pending := created.Pending
+		if round > 1 {
+			pending = rotation(t, r, current, secrets)
+		}
 		if err := useEverything(ctx, srv, pending, round); err != nil {
 			t.Fatalf("rotation %d: want %s to use everything, got %v", round, field(t, pending, "username"), err)
 		}
