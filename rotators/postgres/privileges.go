@@ -24,10 +24,12 @@ import (
 // would be a cycle).
 //
 // What membership does not carry is copied to the clone whenever it is the
-// pending user: the base's role memberships (exactly: what the base lost,
-// the clone loses), its per-role settings (ALTER ROLE ... SET, per database
-// too) and the role attributes that act at login or are read from the
-// session user (CONNECTION LIMIT, CREATEDB). When the base is the pending
+// pending user: its per-role settings (ALTER ROLE ... SET, per database
+// too: they apply to the session user at login, not through SET ROLE), the
+// attributes that act at login (CONNECTION LIMIT) or count for a session
+// that ran SET ROLE NONE (CREATEDB), and the base's role memberships
+// (exactly: what the base lost, the clone loses), so that such a session,
+// or a base that is NOINHERIT, still has its groups. When the base is the pending
 // user, it only gains what the current clone was given directly
 // (memberships, settings it has no value for): the base is the anchor and
 // loses nothing at a rotation. Objects the clone owns (created before the
