@@ -16,10 +16,13 @@ import (
 	"github.com/rotorhq/rotor/shared/secretstore/awssm"
 )
 
-// Store is what the gate needs of Secrets Manager; *awssm.Store has it.
+// Store is what the gate needs of a secret store, in the store-neutral
+// types of shared/secretstore, so that one gate serves every cloud;
+// *awssm.Store has it.
 type Store interface {
-	// Details is DescribeSecret: versions, tags, LastRotatedDate.
-	Details(ctx context.Context, secretID string) (awssm.Details, error)
+	// Details describes the secret: versions, tags, last rotation (AWS:
+	// DescribeSecret).
+	Details(ctx context.Context, secretID string) (secretstore.Details, error)
 	// Value reads a version (GetSecretValue by VersionId).
 	Value(ctx context.Context, secretID, versionID string) ([]byte, error)
 	// CurrentValue reads another secret's AWSCURRENT (the master secret).
@@ -28,7 +31,7 @@ type Store interface {
 	Tag(ctx context.Context, secretID string, tags map[string]string) error
 	// ListTagged lists the secrets with a tag key starting with the
 	// prefix (ListSecrets, filter tag-key), with their rotation function.
-	ListTagged(ctx context.Context, keyPrefix string) ([]awssm.TaggedSecret, error)
+	ListTagged(ctx context.Context, keyPrefix string) ([]secretstore.TaggedSecret, error)
 }
 
 var _ Store = (*awssm.Store)(nil)
@@ -203,7 +206,7 @@ func (g *Gate) Evaluate(ctx context.Context, secretID string) (Decision, error) 
 	return g.evaluate(ctx, secretID, d)
 }
 
-func (g *Gate) evaluate(ctx context.Context, secretID string, d awssm.Details) (Decision, error) {
+func (g *Gate) evaluate(ctx context.Context, secretID string, d secretstore.Details) (Decision, error) {
 	scrub := redact.New()
 	log := slog.New(redact.NewHandler(g.log.Handler(), scrub)).With("secret", d.Name)
 	fail := func(phase string, err error) (Decision, error) {
@@ -314,13 +317,13 @@ func (g *Gate) evaluate(ctx context.Context, secretID string, d awssm.Details) (
 // rotating reports whether a rotation is under way: AWSPENDING on a
 // version other than AWSCURRENT. Revoking then could lock the user the
 // rotation is about to make current.
-func (g *Gate) rotating(d awssm.Details, cur string) bool {
+func (g *Gate) rotating(d secretstore.Details, cur string) bool {
 	pending, ok := d.VersionWithStage(secretstore.Pending)
 	return ok && pending != cur
 }
 
 // event builds the Credential Deactivated event.
-func (g *Gate) event(d awssm.Details, dec Decision, outcome events.Outcome) events.Event {
+func (g *Gate) event(d secretstore.Details, dec Decision, outcome events.Outcome) events.Event {
 	account, region := arnParts(d.ARN)
 	now := g.cfg.Now().UTC()
 	detail := events.Detail{

@@ -124,7 +124,7 @@ func (g *Gate) Sweep(ctx context.Context) error {
 			return &EvaluateError{SecretID: "*", Phase: "list", Err: err}
 		}
 		for _, s := range found {
-			if g.cfg.FunctionName == "" || functionName(s.RotationLambdaARN) == g.cfg.FunctionName {
+			if g.cfg.FunctionName == "" || functionName(s.Rotation) == g.cfg.FunctionName {
 				ids = append(ids, s.ARN)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // Staging labels with a meaning to Secrets Manager's rotation.
@@ -40,6 +41,29 @@ type Description struct {
 	// Versions maps each version id to its staging labels. A version that
 	// a rotation has started but that has no value yet is listed too.
 	Versions map[string][]string
+	// LastRotated is when the last rotation finished (AWS: LastRotatedDate,
+	// in the same DescribeSecret answer); zero when the secret was never
+	// rotated. It starts the grace period of the previous credential.
+	LastRotated time.Time
+}
+
+// Details is a [Description] with what the deactivation gate reads beyond
+// it: the secret's tags (registrations and acknowledgements of consumers).
+// Store-neutral, so that the gate works on every cloud's adapter; tags are
+// metadata, never secret values.
+type Details struct {
+	Description
+	// Tags maps each tag key (GCP: label) to its value.
+	Tags map[string]string
+}
+
+// TaggedSecret is a secret found by a tag key.
+type TaggedSecret struct {
+	// ARN is the secret's id in its store (AWS: ARN; GCP: resource name).
+	ARN string
+	// Rotation names what rotates the secret (AWS: RotationLambdaARN; GCP:
+	// the rotation topic); "" if nothing does.
+	Rotation string
 }
 
 // VersionWithStage returns the version that carries the label.

@@ -86,6 +86,9 @@ func description(out *secretsmanager.DescribeSecretOutput) secretstore.Descripti
 	for id, stages := range out.VersionIdsToStages {
 		d.Versions[id] = append([]string(nil), stages...)
 	}
+	if out.LastRotatedDate != nil {
+		d.LastRotated = out.LastRotatedDate.UTC()
+	}
 	return d
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -30,17 +29,8 @@ var _ TagAPI = (*secretsmanager.Client)(nil)
 // store's client does not implement [TagAPI].
 var ErrNoTagAPI = errors.New("awssm: the client does not implement TagResource and ListSecrets")
 
-// Details is DescribeSecret's answer with what the deactivation gate reads
-// beyond [secretstore.Description]: the tags and when the last rotation
-// finished. Tags are metadata, never secret values.
-type Details struct {
-	secretstore.Description
-	// Tags maps each tag key to its value.
-	Tags map[string]string
-	// LastRotated is DescribeSecret's LastRotatedDate; zero when the secret
-	// was never rotated.
-	LastRotated time.Time
-}
+// Details is [secretstore.Details]: DescribeSecret's answer with the tags.
+type Details = secretstore.Details
 
 // Details describes the secret (DescribeSecret) with its tags and
 // LastRotatedDate. A secret that does not exist, or is scheduled for
@@ -56,9 +46,6 @@ func (s *Store) Details(ctx context.Context, secretID string) (Details, error) {
 	d := Details{Description: description(out), Tags: make(map[string]string, len(out.Tags))}
 	for _, t := range out.Tags {
 		d.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	if out.LastRotatedDate != nil {
-		d.LastRotated = out.LastRotatedDate.UTC()
 	}
 	return d, nil
 }
@@ -80,12 +67,9 @@ func (s *Store) Tag(ctx context.Context, secretID string, tags map[string]string
 	return nil
 }
 
-// TaggedSecret is a secret [Store.ListTagged] found.
-type TaggedSecret struct {
-	ARN string
-	// RotationLambdaARN is the secret's rotation function, "" if none.
-	RotationLambdaARN string
-}
+// TaggedSecret is a secret [Store.ListTagged] found; its Rotation is the
+// RotationLambdaARN.
+type TaggedSecret = secretstore.TaggedSecret
 
 // ListTagged returns the secrets that have a tag whose key starts with
 // keyPrefix (ListSecrets, filter tag-key, every page), except those
@@ -106,7 +90,7 @@ func (s *Store) ListTagged(ctx context.Context, keyPrefix string) ([]TaggedSecre
 		}
 		for _, e := range out.SecretList {
 			if e.DeletedDate == nil {
-				found = append(found, TaggedSecret{ARN: aws.ToString(e.ARN), RotationLambdaARN: aws.ToString(e.RotationLambdaARN)})
+				found = append(found, TaggedSecret{ARN: aws.ToString(e.ARN), Rotation: aws.ToString(e.RotationLambdaARN)})
 			}
 		}
 		if aws.ToString(out.NextToken) == "" {
