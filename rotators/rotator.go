@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 )
 
 // Rotator changes one type of credential in its target system.
@@ -92,6 +93,12 @@ type SetRequest struct {
 	Pending  []byte
 	Secrets  SecretReader
 	Log      *slog.Logger // as in [CreateRequest]
+	// LastRotated is when the last rotation finished (the store's
+	// LastRotatedDate), zero if unknown. With alternating users Set ends
+	// the previous credential (it changes that user's password): the grace
+	// period that protects the previous credential's consumers runs from
+	// here, as the deactivation gate's does.
+	LastRotated time.Time
 }
 
 // SetResponse is empty; it exists so that fields can be added.
@@ -145,12 +152,22 @@ func (e *InputError) Error() string {
 //     credential revoked already succeeds with [AlreadyInactive].
 //   - It must do nothing, and return [NothingToRevoke], when the previous
 //     and the current secret name the same principal.
-//   - It must never touch the current principal: whatever it revokes, the
-//     current credential still logs in afterwards.
-//   - It revokes the credential for new logins or calls; it need not end
-//     sessions already open with it (they drain on their own).
+//   - It must never touch the current or the pending principal: whatever
+//     it revokes, the current credential still logs in afterwards, and a
+//     rotation's Set that runs at the same time is not undone. A target
+//     that can serialise the two (PostgreSQL: a transaction-level advisory
+//     lock that Set takes too) calls [DeactivateRequest.Recheck] while it
+//     holds the serialisation, right before it revokes, and revokes nothing
+//     when Recheck fails.
+//   - Before it revokes, it looks at the target for open sessions of the
+//     previous credential where the target can show them; with sessions
+//     and without [DeactivateRequest.AllowInUse] it revokes nothing and
+//     returns [InUse] with the evidence.
+//   - It revokes the credential for new logins or calls; it does not end
+//     sessions already open with it (they drain on their own), unless
+//     [DeactivateRequest.EndSessions] asks it to (an emergency rotation).
 //   - A secret it cannot act on is an [*InputError] naming the field; no
-//     error names a value.
+//     error names a value, and no evidence carries one.
 type Deactivator interface {
 	Deactivate(ctx context.Context, req DeactivateRequest) (DeactivateResponse, error)
 }
@@ -167,11 +184,43 @@ type DeactivateRequest struct {
 	Secrets SecretReader
 	// Log masks every secret value the caller has seen; nil discards.
 	Log *slog.Logger
+	// Recheck, when set, is called under the target's serialisation with
+	// Set, right before the revocation: it re-reads the staging state and
+	// fails when the previous version became current or pending, or a
+	// rotation began, since the caller decided. An error from it refuses
+	// the revocation; Deactivate returns it wrapped, having changed nothing.
+	Recheck func(ctx context.Context) error
+	// AllowInUse revokes even when the target shows open sessions of the
+	// previous credential: the grace period has passed, or an operator
+	// asked for an emergency revocation. The sessions are reported.
+	AllowInUse bool
+	// EndSessions ends the previous credential's open sessions after the
+	// revocation (an emergency rotation of a leaked credential). It needs
+	// AllowInUse.
+	EndSessions bool
 }
 
 // DeactivateResponse says what Deactivate did.
 type DeactivateResponse struct {
 	Outcome DeactivateOutcome
+	// Sessions is the target's evidence of who still used the previous
+	// credential when Deactivate looked (before it revoked).
+	Sessions Sessions
+}
+
+// Sessions is what a target shows of the open sessions of a credential:
+// how many, from where, by which application. Never a secret value.
+type Sessions struct {
+	// Count is the number of open sessions.
+	Count int `json:"count"`
+	// ClientAddresses and ApplicationNames are the distinct client
+	// addresses and application names, sorted, where the target shows them
+	// (PostgreSQL shows other roles' client addresses only to members of
+	// pg_read_all_stats).
+	ClientAddresses  []string `json:"clientAddresses,omitempty"`
+	ApplicationNames []string `json:"applicationNames,omitempty"`
+	// Ended is the number of sessions Deactivate ended (EndSessions).
+	Ended int `json:"ended,omitempty"`
 }
 
 // DeactivateOutcome says what a Deactivate call found and did.
@@ -188,4 +237,13 @@ const (
 	// NothingToRevoke: previous and current name the same principal;
 	// nothing changed.
 	NothingToRevoke DeactivateOutcome = "nothing-to-revoke"
+	// InUse: the target shows open sessions of the previous credential and
+	// the request did not allow revoking it in use; nothing changed.
+	InUse DeactivateOutcome = "in-use"
 )
+
+// ErrInUse is matched by an error of a step that refused to end a
+// credential that the target shows in use, within its grace period (with
+// alternating users, Set would change the password of the previous user
+// while its sessions still run). The step is retried; nothing changed.
+var ErrInUse = errors.New("the credential is still in use and its grace period has not passed")

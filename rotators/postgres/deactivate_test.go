@@ -52,9 +52,18 @@ func TestLockAndReactivate(t *testing.T) {
 	}
 	defer old.Close(ctx)
 
+	// The open session is evidence: without the policy's leave, nothing is
+	// revoked and the sessions are reported.
 	resp, err := d.Deactivate(ctx, rotators.DeactivateRequest{SecretID: "s", Current: v2, Previous: v1, Secrets: secrets})
-	if err != nil || resp.Outcome != rotators.Deactivated {
-		t.Fatalf("Deactivate: want %q, got %q (%v)", rotators.Deactivated, resp.Outcome, err)
+	if err != nil || resp.Outcome != rotators.InUse || resp.Sessions.Count != 1 {
+		t.Fatalf("Deactivate with a session open: want %q with 1 session, got %q %+v (%v)", rotators.InUse, resp.Outcome, resp.Sessions, err)
+	}
+	if err := secretLogin(ctx, srv, v1); err != nil {
+		t.Fatalf("want the previous user still logging in after %q, got %v", rotators.InUse, err)
+	}
+	resp, err = d.Deactivate(ctx, rotators.DeactivateRequest{SecretID: "s", Current: v2, Previous: v1, Secrets: secrets, AllowInUse: true})
+	if err != nil || resp.Outcome != rotators.Deactivated || resp.Sessions.Count != 1 {
+		t.Fatalf("Deactivate in use, allowed: want %q with 1 session, got %q %+v (%v)", rotators.Deactivated, resp.Outcome, resp.Sessions, err)
 	}
 	err = secretLogin(ctx, srv, v1)
 	var pgErr *pgconn.PgError
@@ -75,6 +84,7 @@ func TestLockAndReactivate(t *testing.T) {
 	if err := secretLogin(ctx, srv, v3); err != nil {
 		t.Fatalf("want the re-activated user to log in with its new password, got %v", err)
 	}
+	noConnectionsLeft(t, clone) // rotation 2's logins of the previous user
 	resp, err = d.Deactivate(ctx, rotators.DeactivateRequest{SecretID: "s", Current: v3, Previous: v2, Secrets: secrets})
 	if err != nil || resp.Outcome != rotators.Deactivated {
 		t.Fatalf("second Deactivate: want %q, got %q (%v)", rotators.Deactivated, resp.Outcome, err)

@@ -41,9 +41,12 @@ func TestMain(m *testing.M) {
 	code := func() int {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		// Like the RDS master user: CREATEROLE, not a superuser.
+		// Like the RDS master user: CREATEROLE, not a superuser, a member
+		// of pg_signal_backend (to end a leaked credential's sessions) and
+		// of pg_read_all_stats (to see other roles' client addresses), as
+		// rds_superuser is.
 		masterPassword = mustPassword()
-		if err := srv.Exec(ctx, fmt.Sprintf(`CREATE ROLE %s LOGIN CREATEROLE PASSWORD %s`, masterUser, literal(masterPassword))); err != nil {
+		if err := srv.Exec(ctx, fmt.Sprintf(`CREATE ROLE %s LOGIN CREATEROLE PASSWORD %s IN ROLE pg_signal_backend, pg_read_all_stats`, masterUser, literal(masterPassword))); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}

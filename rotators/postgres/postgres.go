@@ -122,6 +122,16 @@ type Options struct {
 	// once the deactivation gate allows it. The next rotation's Set gives
 	// the user LOGIN back with its new password. Ignored with SingleUser.
 	LockIdleUser bool
+	// GracePeriod is the deployment's grace policy for ending a previous
+	// credential that the database shows in use (ROTOR_GRACE_PERIOD, the
+	// deactivation gate's). With alternating users Set ends the previous
+	// credential too, by changing its user's password: while that user has
+	// open sessions and less than GracePeriod has passed since the last
+	// rotation (SetRequest.LastRotated), Set refuses with an error matching
+	// rotators.ErrInUse, and the step is retried. 0 turns the check off.
+	GracePeriod time.Duration
+	// Now is the clock of the grace policy; nil means time.Now.
+	Now func() time.Time
 }
 
 // Rotator rotates PostgreSQL passwords. It is safe for concurrent use.
@@ -132,6 +142,8 @@ type Rotator struct {
 	params   map[string]string // session settings of every connection
 	tracer   pgx.QueryTracer
 	lockIdle bool
+	grace    time.Duration
+	now      func() time.Time
 }
 
 var _ rotators.Rotator = (*Rotator)(nil)
@@ -144,6 +156,11 @@ func New(opts Options) (*Rotator, error) {
 		timeout:  opts.ConnectTimeout,
 		tracer:   opts.Tracer,
 		lockIdle: opts.LockIdleUser,
+		grace:    opts.GracePeriod,
+		now:      opts.Now,
+	}
+	if r.now == nil {
+		r.now = time.Now
 	}
 	switch r.strategy {
 	case "":
@@ -295,7 +312,7 @@ func (r *Rotator) Set(ctx context.Context, req rotators.SetRequest) (rotators.Se
 	if r.strategy == SingleUser {
 		return rotators.SetResponse{}, r.setSingle(ctx, logger(req.Log), cur, pen)
 	}
-	return rotators.SetResponse{}, r.setAlternating(ctx, logger(req.Log), cur, pen, req.Secrets)
+	return rotators.SetResponse{}, r.setAlternating(ctx, logger(req.Log), cur, pen, req.Secrets, req.LastRotated)
 }
 
 func (r *Rotator) setSingle(ctx context.Context, log *slog.Logger, cur, pen dbsecret.Secret) error {
@@ -320,7 +337,7 @@ func (r *Rotator) setSingle(ctx context.Context, log *slog.Logger, cur, pen dbse
 	return nil
 }
 
-func (r *Rotator) setAlternating(ctx context.Context, log *slog.Logger, cur, pen dbsecret.Secret, secrets rotators.SecretReader) error {
+func (r *Rotator) setAlternating(ctx context.Context, log *slog.Logger, cur, pen dbsecret.Secret, secrets rotators.SecretReader, lastRotated time.Time) error {
 	const step = "set"
 	m, err := r.master(ctx, step, cur, secrets)
 	if err != nil {
@@ -349,6 +366,10 @@ func (r *Rotator) setAlternating(ctx context.Context, log *slog.Logger, cur, pen
 	}
 	if super {
 		return &rotators.InputError{Secret: roleCurrent, Field: dbsecret.FieldUsername, Reason: "the alternate user is a superuser; refusing to change its password"}
+	}
+	// Serialised with the deactivation gate (serialize.go).
+	if pendingWorks, err = r.serializeSet(ctx, log, tx, cur.Host, pen.Username, exists, pendingWorks, lastRotated); err != nil {
+		return err
 	}
 	if !exists || !pendingWorks {
 		verifier, err := scramVerifier(pen.Password)

@@ -3,6 +3,7 @@ package rotatortest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -110,8 +111,29 @@ func (s *suite) deactivate(name string, current, previous []byte) {
 		return
 	}
 	name += ": Deactivate"
-	req := rotators.DeactivateRequest{SecretID: s.h.SecretID, Current: current, Previous: previous, Secrets: s.h.Secrets}
+	before := s.state(name + " before")
+	// A Recheck that refuses (the staging state changed since the caller
+	// decided) revokes nothing.
+	refused := errors.New("rotatortest: recheck refused")
+	req := rotators.DeactivateRequest{SecretID: s.h.SecretID, Current: current, Previous: previous, Secrets: s.h.Secrets,
+		Recheck: func(context.Context) error { return refused }, AllowInUse: true}
+	if _, err := d.Deactivate(s.ctx, req); err == nil {
+		t.Errorf("%s with a refusing Recheck: want its error, got none", name)
+	} else if !errors.Is(err, refused) {
+		t.Errorf("%s with a refusing Recheck: want its error, got %v", name, s.scrub(err))
+	}
+	s.sameState(name+" with a refusing Recheck", before)
+	if err := s.h.CanLogin(s.ctx, previous); err != nil {
+		t.Errorf("%s with a refusing Recheck: want the previous secret to keep working, got %v", name, s.scrub(err))
+	}
+	// Sessions of the previous credential are the target's evidence, not
+	// the contract's business here: the suite allows revoking in use.
+	rechecks := 0
+	req.Recheck = func(context.Context) error { rechecks++; return nil }
 	resp, err := d.Deactivate(s.ctx, req)
+	if rechecks == 0 {
+		t.Errorf("%s: want Recheck called before the revocation, got no call", name)
+	}
 	s.noError(name, err)
 	if resp.Outcome != rotators.Deactivated {
 		t.Errorf("%s: want outcome %q, got %q", name, rotators.Deactivated, resp.Outcome)
@@ -133,7 +155,7 @@ func (s *suite) deactivate(name string, current, previous []byte) {
 	}
 	s.sameState(name+" again", after)
 
-	same := rotators.DeactivateRequest{SecretID: s.h.SecretID, Current: current, Previous: current, Secrets: s.h.Secrets}
+	same := rotators.DeactivateRequest{SecretID: s.h.SecretID, Current: current, Previous: current, Secrets: s.h.Secrets, AllowInUse: true}
 	resp, err = d.Deactivate(s.ctx, same)
 	s.noError(name+" with previous = current", err)
 	if resp.Outcome != rotators.NothingToRevoke {

@@ -276,6 +276,7 @@ func (inv *invocation) set(ctx context.Context) (string, error) {
 	}
 	_, err = inv.rotator.Set(ctx, rotators.SetRequest{
 		SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: inv.reader(), Log: inv.log,
+		LastRotated: inv.desc.LastRotated,
 	})
 	if err != nil {
 		return inv.fail("rotator set", err)
