@@ -95,6 +95,10 @@ const (
 	// OutcomeGraceExpired: the credential was deactivated when the grace
 	// period ran out, before every consumer acknowledged.
 	OutcomeGraceExpired Outcome = "grace-expired"
+	// OutcomeEmergency: an operator's emergency rotation revoked the
+	// credential at once, without waiting for acknowledgements or the grace
+	// period, and ended its open sessions; Reason says why.
+	OutcomeEmergency Outcome = "emergency"
 )
 
 // Detail is the "detail" of a rotor event. It names versions and carries a
@@ -129,8 +133,24 @@ type Detail struct {
 	// Unacknowledged lists the registered consumers that had not
 	// acknowledged when a credential was deactivated after its grace period.
 	Unacknowledged []string `json:"unacknowledged,omitempty"`
+	// Sessions is the target's evidence of the open sessions of a
+	// credential when it was deactivated: who still used it. Never a
+	// secret value.
+	Sessions *Sessions `json:"sessions,omitempty"`
+	// Reason is the operator's reason for an emergency rotation.
+	Reason string `json:"reason,omitempty"`
 	// Time is when the phase ended.
 	Time time.Time `json:"time"`
+}
+
+// Sessions is what the target showed of a credential's open sessions:
+// how many, from which client addresses, by which applications (where the
+// target shows them), and how many an emergency rotation ended.
+type Sessions struct {
+	Count            int      `json:"count"`
+	ClientAddresses  []string `json:"clientAddresses,omitempty"`
+	ApplicationNames []string `json:"applicationNames,omitempty"`
+	Ended            int      `json:"ended,omitempty"`
 }
 
 // ErrorClass classifies a failure without quoting it.

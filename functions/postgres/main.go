@@ -19,8 +19,13 @@
 //	ROTOR_LOCK_IDLE_USER     true: the deactivation gate locks the idle user
 //	                         of alternating users (NOLOGIN) once every
 //	                         registered consumer acknowledged; default false
-//	ROTOR_GRACE_PERIOD       how long the gate waits for acknowledgements
-//	                         after a rotation (Go duration; default 24h)
+//	ROTOR_GRACE_PERIOD       the grace policy (Go duration, longer than 330s;
+//	                         default 24h): how long after a rotation the
+//	                         gate waits for acknowledgements and for the
+//	                         previous user's sessions to end before it
+//	                         revokes anyway, and during which Set refuses
+//	                         (retried) to change the password of an
+//	                         alternating user that still has sessions
 //	ROTOR_GATE_SECRETS       secrets the hourly sweep evaluates (comma list);
 //	                         default: every secret with a registration
 //	                         that this function rotates
@@ -28,7 +33,10 @@
 //
 // The function also takes EventBridge events (when ROTOR_EVENT_BUS is set):
 // rotor's Consumer Acknowledged and Rotation Completed, and the scheduled
-// sweep, which it hands to the deactivation gate (shared/deactivation).
+// sweep, which it hands to the deactivation gate (shared/deactivation), and
+// an operator's emergency rotation payload (Action "emergency-rotation",
+// Confirm "revoke-now", a Reason), which needs the gate and
+// ROTOR_LOCK_IDLE_USER.
 package main
 
 import (
@@ -72,7 +80,13 @@ func wire(ctx context.Context, logger *slog.Logger) (*lifecycle.Engine, *deactiv
 	if err != nil {
 		return nil, nil, fmt.Errorf("ROTOR_LOCK_IDLE_USER: %q is not true or false", os.Getenv("ROTOR_LOCK_IDLE_USER"))
 	}
-	rotator, err := postgres.New(postgres.Options{Strategy: strategy, RootCAs: env.RootCAs, LockIdleUser: lockIdle})
+	// The grace policy is one setting for the gate and for Set, which ends
+	// the previous credential of alternating users too.
+	settings, err := deactivation.SettingsFromEnv(os.LookupEnv)
+	if err != nil {
+		return nil, nil, err
+	}
+	rotator, err := postgres.New(postgres.Options{Strategy: strategy, RootCAs: env.RootCAs, LockIdleUser: lockIdle, GracePeriod: settings.GracePeriod})
 	if err != nil {
 		return nil, nil, fmt.Errorf("ROTATION_STRATEGY: %w", err)
 	}
@@ -88,10 +102,6 @@ func wire(ctx context.Context, logger *slog.Logger) (*lifecycle.Engine, *deactiv
 		return engine, nil, nil
 	}
 	engine = engine.WithEvents(ev.Publisher, ev.Fingerprinter)
-	settings, err := deactivation.SettingsFromEnv(os.LookupEnv)
-	if err != nil {
-		return nil, nil, err
-	}
 	cfg := deactivation.Config{
 		Store: env.Store, Publisher: ev.Publisher, Info: rotator.Info(),
 		GracePeriod: settings.GracePeriod, Secrets: settings.Secrets,

@@ -41,6 +41,8 @@ func TestWire(t *testing.T) {
 		{"gate locks idle users", map[string]string{"ROTOR_EVENT_BUS": "rotor-events", "ROTOR_LOCK_IDLE_USER": "true", "ROTOR_GRACE_PERIOD": "2h"}, "", postgres.AlternatingUsers, true},
 		{"bad lock flag", map[string]string{"ROTOR_LOCK_IDLE_USER": "sometimes"}, "ROTOR_LOCK_IDLE_USER", "", false},
 		{"bad grace period", map[string]string{"ROTOR_EVENT_BUS": "rotor-events", "ROTOR_GRACE_PERIOD": "a while"}, "ROTOR_GRACE_PERIOD", "", false},
+		{"grace period within a consumer cache's lifetime", map[string]string{"ROTOR_EVENT_BUS": "rotor-events", "ROTOR_GRACE_PERIOD": "5m"}, "ROTOR_GRACE_PERIOD", "", false},
+		{"grace period checked without events too (Set applies it)", map[string]string{"ROTOR_GRACE_PERIOD": "300s"}, "ROTOR_GRACE_PERIOD", "", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -13,7 +13,6 @@ import (
 	"github.com/rotorhq/rotor/shared/metrics"
 	"github.com/rotorhq/rotor/shared/redact"
 	"github.com/rotorhq/rotor/shared/secretstore"
-	"github.com/rotorhq/rotor/shared/secretstore/awssm"
 )
 
 // Store is what the gate needs of a secret store, in the store-neutral
@@ -32,9 +31,10 @@ type Store interface {
 	// ListTagged lists the secrets with a tag key starting with the
 	// prefix (ListSecrets, filter tag-key), with their rotation function.
 	ListTagged(ctx context.Context, keyPrefix string) ([]secretstore.TaggedSecret, error)
+	// Rotate starts a rotation with the secret's rotation function and
+	// returns the new version (RotateSecret); an emergency rotation uses it.
+	Rotate(ctx context.Context, secretID string) (string, error)
 }
-
-var _ Store = (*awssm.Store)(nil)
 
 // Publisher publishes rotor events; events/publish's Publisher has this
 // method.
@@ -52,6 +52,24 @@ const (
 // acknowledgements before it deactivates anyway.
 const DefaultGracePeriod = 24 * time.Hour
 
+// LongestCacheLifetime is the longest a consumer may keep using a
+// credential from its cache without looking again: AWS's Secrets Manager
+// agent caches for 300 s by default, rotor's consumer cache polls every
+// 5 minutes plus up to 10% jitter (events/consumer DefaultTTL). The grace
+// period is the policy under which the gate revokes a credential still in
+// use, so it must be longer: a shorter one would revoke a credential that a
+// correctly working consumer has had no chance to replace.
+const LongestCacheLifetime = 330 * time.Second
+
+// checkGracePeriod refuses a grace period that is not longer than
+// [LongestCacheLifetime]; the error names field.
+func checkGracePeriod(field string, d time.Duration) error {
+	if d <= LongestCacheLifetime {
+		return &FieldError{Field: field, Reason: fmt.Sprintf("%s is not longer than the longest consumer cache lifetime (%s: AWS's Secrets Manager agent caches 300s, rotor's consumer cache 5m+10%%)", d, LongestCacheLifetime)}
+	}
+	return nil
+}
+
 // Config configures a [Gate].
 type Config struct {
 	Store     Store
@@ -63,6 +81,9 @@ type Config struct {
 	// Info is the rotator's, for the events' credentialType and strategy.
 	Info rotators.Info
 	// GracePeriod after LastRotatedDate; 0 means [DefaultGracePeriod].
+	// Once it has passed the gate revokes the previous credential even if
+	// consumers have not acknowledged and the target shows sessions of it:
+	// it must be longer than [LongestCacheLifetime].
 	GracePeriod time.Duration
 	// Secrets lists the secrets a scheduled sweep evaluates; empty means
 	// every secret with a registration (ListSecrets, tag-key
@@ -94,7 +115,7 @@ const (
 )
 
 // SettingsFromEnv reads ROTOR_GRACE_PERIOD (a Go duration such as "24h" or
-// "90m"; default 24h) and ROTOR_GATE_SECRETS (comma-separated secret ARNs or
+// "90m", longer than [LongestCacheLifetime]; default 24h) and ROTOR_GATE_SECRETS (comma-separated secret ARNs or
 // names; default: every secret with a registration). An error names the
 // variable.
 func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
@@ -103,6 +124,9 @@ func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			return Settings{}, &FieldError{Field: EnvGracePeriod, Reason: fmt.Sprintf("%q is not a positive duration such as 24h", v)}
+		}
+		if err := checkGracePeriod(EnvGracePeriod, d); err != nil {
+			return Settings{}, err
 		}
 		s.GracePeriod = d
 	}
@@ -135,6 +159,9 @@ func New(cfg Config) (*Gate, error) {
 	}
 	if cfg.GracePeriod == 0 {
 		cfg.GracePeriod = DefaultGracePeriod
+	}
+	if err := checkGracePeriod("GracePeriod", cfg.GracePeriod); err != nil {
+		return nil, err
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -171,9 +198,22 @@ const (
 	// ActionGraceExpired: the grace period ran out; the previous credential
 	// was revoked before every consumer acknowledged.
 	ActionGraceExpired Action = "grace-expired"
-	// ActionNothingToRevoke: the rotator revokes nothing (no Deactivator,
-	// or previous and current name the same principal).
+	// ActionNothingToRevoke: the gate revokes nothing (no Deactivator, or
+	// previous and current name the same principal); it records
+	// [NotRevokedTag], never [DeactivatedTag].
 	ActionNothingToRevoke Action = "nothing-to-revoke"
+	// ActionInUse: the consumers have acknowledged, but the target shows
+	// open sessions of the previous credential and the grace period runs;
+	// the gate waits for them to end, or for the grace period.
+	ActionInUse Action = "in-use"
+	// ActionEmergency: an operator's emergency rotation made the leaked
+	// credential AWSPREVIOUS; it was revoked at once and its open sessions
+	// ended.
+	ActionEmergency Action = "emergency"
+	// ActionEmergencyRotating: an emergency rotation was asked for a
+	// credential that is AWSCURRENT; a rotation runs, and the revocation
+	// follows its Rotation Completed.
+	ActionEmergencyRotating Action = "emergency-rotating"
 )
 
 // Decision is the result of an evaluation. It names versions and
@@ -190,6 +230,11 @@ type Decision struct {
 	// GraceEnds is when the grace period ends; zero when the secret has no
 	// LastRotatedDate.
 	GraceEnds time.Time
+	// Sessions is the target's evidence of the previous credential's open
+	// sessions, when the Deactivator looked.
+	Sessions rotators.Sessions
+	// Reason is the operator's reason of an emergency rotation.
+	Reason string
 }
 
 // Evaluate decides for one secret and acts on the decision: it deactivates
@@ -237,6 +282,10 @@ func (g *Gate) evaluate(ctx context.Context, secretID string, d secretstore.Deta
 	switch {
 	case !ok:
 		dec.Action = ActionNone
+	case d.Tags[EmergencyTag] == prev && g.cfg.Deactivator != nil && !g.rotating(d, cur):
+		// Before "already done": a credential the gate locked earlier may
+		// still have open sessions, which an emergency ends.
+		dec.Action, dec.Reason = ActionEmergency, d.Tags[EmergencyReasonTag]
 	case d.Tags[DeactivatedTag] == prev:
 		dec.Action = ActionAlreadyDone
 	case g.rotating(d, cur):
@@ -266,12 +315,9 @@ func (g *Gate) evaluate(ctx context.Context, secretID string, d secretstore.Deta
 		}
 		return dec, nil
 	case ActionNothingToRevoke:
-		log.InfoContext(ctx, "nothing to revoke: the rotator's strategy has no previous credential to deactivate (the old password stopped working when it was changed)",
+		return g.notRevoked(ctx, log, secretID, d, dec, prev, fail,
+			"the gate revokes nothing: this function has no deactivator, so the previous credential is not revoked here; it works until a rotation changes its password (with a single user, the rotation that made it previous has done so; with alternating users, the next rotation will)",
 			append(attrs, "strategy", g.cfg.Info.Strategy)...)
-		if err := g.cfg.Store.Tag(ctx, secretID, map[string]string{DeactivatedTag: prev}); err != nil {
-			return fail("tag", err)
-		}
-		return dec, nil
 	}
 
 	// Deactivate, then publish, then record: a crash before the record
@@ -286,32 +332,106 @@ func (g *Gate) evaluate(ctx context.Context, secretID string, d secretstore.Deta
 		return fail("read", err)
 	}
 	scrub.AddSecretJSON(prevValue)
+	allowInUse := dec.Action == ActionGraceExpired || dec.Action == ActionEmergency
 	resp, err := g.cfg.Deactivator.Deactivate(ctx, rotators.DeactivateRequest{
 		SecretID: secretID, Current: curValue, Previous: prevValue,
 		Secrets: secretReader{g.cfg.Store, scrub}, Log: log,
+		Recheck:    g.recheck(secretID, cur, prev),
+		AllowInUse: allowInUse, EndSessions: dec.Action == ActionEmergency,
 	})
+	if errors.Is(err, ErrStagingChanged) {
+		// Set may have run since the decision: the next Rotation Completed
+		// (or sweep) decides again.
+		dec.Action = ActionRotationInProgress
+		log.InfoContext(ctx, "the staging labels changed since the decision; nothing revoked, the next evaluation decides again", append(attrs, "error", err)...)
+		return dec, nil
+	}
 	if err != nil {
 		return fail("deactivate", err)
 	}
-	if resp.Outcome == rotators.NothingToRevoke {
+	dec.Sessions = resp.Sessions
+	evidence := []any{"sessions", resp.Sessions.Count, "client_addresses", resp.Sessions.ClientAddresses,
+		"application_names", resp.Sessions.ApplicationNames, "sessions_ended", resp.Sessions.Ended}
+	switch resp.Outcome {
+	case rotators.InUse:
+		dec.Action = ActionInUse
+		log.InfoContext(ctx, "every consumer acknowledged, but the target shows open sessions of the previous credential; waiting for them to end or for the grace period",
+			append(append(attrs, "grace_ends", dec.GraceEnds), evidence...)...)
+		return dec, nil
+	case rotators.NothingToRevoke:
 		dec.Action = ActionNothingToRevoke
-		log.InfoContext(ctx, "nothing to revoke: the previous and the current secret name the same principal", attrs...)
-	} else {
-		outcome := events.OutcomeSucceeded
-		if dec.Action == ActionGraceExpired {
-			outcome = events.OutcomeGraceExpired
-			log.WarnContext(ctx, "grace period expired: deactivating before every consumer acknowledged",
-				append(attrs, "grace_ends", dec.GraceEnds, "missing_consumers", dec.Unacknowledged)...)
-		}
-		if err := g.cfg.Publisher.Publish(ctx, g.event(d, dec, outcome)); err != nil {
-			return fail("publish", err)
-		}
+		return g.notRevoked(ctx, log, secretID, d, dec, prev, fail, "nothing to revoke: the previous and the current secret name the same principal", attrs...)
 	}
-	if err := g.cfg.Store.Tag(ctx, secretID, map[string]string{DeactivatedTag: prev}); err != nil {
+	outcome := events.OutcomeSucceeded
+	switch dec.Action {
+	case ActionGraceExpired:
+		outcome = events.OutcomeGraceExpired
+		log.WarnContext(ctx, "grace period expired: deactivating before every consumer acknowledged or stopped using it",
+			append(append(attrs, "grace_ends", dec.GraceEnds, "missing_consumers", dec.Unacknowledged), evidence...)...)
+	case ActionEmergency:
+		outcome = events.OutcomeEmergency
+		log.WarnContext(ctx, "emergency rotation: the leaked previous credential was revoked at once and its open sessions ended",
+			append(append(attrs, "reason", dec.Reason), evidence...)...)
+	}
+	if err := g.cfg.Publisher.Publish(ctx, g.event(d, dec, outcome)); err != nil {
+		return fail("publish", err)
+	}
+	record := map[string]string{DeactivatedTag: prev}
+	if dec.Action == ActionEmergency {
+		record[EmergencyTag] = EmergencyDonePrefix + prev
+	}
+	if err := g.cfg.Store.Tag(ctx, secretID, record); err != nil {
 		return fail("tag", err)
 	}
-	log.InfoContext(ctx, "previous credential deactivated", append(attrs, "rotator_outcome", string(resp.Outcome))...)
+	log.InfoContext(ctx, "previous credential deactivated", append(append(attrs, "rotator_outcome", string(resp.Outcome)), evidence...)...)
 	return dec, nil
+}
+
+// notRevoked records that the gate revokes nothing for prev: the tag
+// [NotRevokedTag], so that later evaluations stay quiet, and one log line
+// that says what is true. It never claims a revocation.
+func (g *Gate) notRevoked(ctx context.Context, log *slog.Logger, secretID string, d secretstore.Details, dec Decision, prev string,
+	fail func(string, error) (Decision, error), msg string, attrs ...any) (Decision, error) {
+	if d.Tags[NotRevokedTag] == prev {
+		log.DebugContext(ctx, msg, attrs...)
+		return dec, nil
+	}
+	log.InfoContext(ctx, msg, attrs...)
+	if err := g.cfg.Store.Tag(ctx, secretID, map[string]string{NotRevokedTag: prev}); err != nil {
+		return fail("tag", err)
+	}
+	return dec, nil
+}
+
+// ErrStagingChanged is the refusal of the gate's Recheck: since the
+// decision, the staging labels moved (the previous version became current
+// or pending, AWSCURRENT or AWSPREVIOUS moved, or a rotation began).
+var ErrStagingChanged = errors.New("deactivation: the staging labels changed since the decision")
+
+// recheck is the [rotators.DeactivateRequest] Recheck: the Deactivator
+// calls it under the target's serialisation with Set, right before it
+// revokes, and it describes the secret again. A Set can only run while a
+// version holds AWSPENDING, so a Set that committed since the decision is
+// seen here, and one that has not yet taken the target's lock will find
+// the revocation committed and give the user its login back.
+func (g *Gate) recheck(secretID, cur, prev string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		d, err := g.cfg.Store.Details(ctx, secretID)
+		if err != nil {
+			return fmt.Errorf("deactivation: recheck: %w", err)
+		}
+		switch {
+		case d.HasStage(prev, secretstore.Current), d.HasStage(prev, secretstore.Pending):
+			return fmt.Errorf("%w: version %s is %v now", ErrStagingChanged, prev, d.Versions[prev])
+		case !d.HasStage(cur, secretstore.Current):
+			return fmt.Errorf("%w: AWSCURRENT left version %s", ErrStagingChanged, cur)
+		case !d.HasStage(prev, secretstore.Previous):
+			return fmt.Errorf("%w: AWSPREVIOUS left version %s", ErrStagingChanged, prev)
+		case g.rotating(d, cur):
+			return fmt.Errorf("%w: a rotation is in progress", ErrStagingChanged)
+		}
+		return nil
+	}
 }
 
 // rotating reports whether a rotation is under way: AWSPENDING on a
@@ -334,8 +454,14 @@ func (g *Gate) event(d secretstore.Details, dec Decision, outcome events.Outcome
 		VersionID: dec.CurrentVersion, PreviousVersionID: dec.PreviousVersion,
 		Outcome: outcome, Time: now,
 	}
-	if outcome == events.OutcomeGraceExpired {
+	if outcome == events.OutcomeGraceExpired || outcome == events.OutcomeEmergency {
 		detail.Unacknowledged = dec.Unacknowledged
+	}
+	if s := dec.Sessions; s.Count > 0 || s.Ended > 0 {
+		detail.Sessions = &events.Sessions{Count: s.Count, ClientAddresses: s.ClientAddresses, ApplicationNames: s.ApplicationNames, Ended: s.Ended}
+	}
+	if outcome == events.OutcomeEmergency {
+		detail.Reason = dec.Reason
 	}
 	return events.Event{DetailType: events.CredentialDeactivated, Account: account, Region: region, Time: now, Detail: detail}
 }

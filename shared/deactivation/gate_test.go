@@ -14,6 +14,7 @@ import (
 
 	"github.com/rotorhq/rotor/events"
 	"github.com/rotorhq/rotor/rotators"
+	"github.com/rotorhq/rotor/rotators/postgres"
 	"github.com/rotorhq/rotor/shared/deactivation"
 )
 
@@ -43,6 +44,7 @@ func TestAllAcknowledged(t *testing.T) {
 		t.Fatalf("with one consumer missing: want no event, got %d", len(evs))
 	}
 
+	settle(t, prevCred.Username) // the login just checked is evidence of use
 	ack(t, h, a, "billing-worker", cur)
 	if got, _ := h.unacknowledged(t, a.name); got != 0 {
 		t.Errorf("after every ack: want UnacknowledgedConsumers 0, got %v", got)
@@ -353,40 +355,77 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// TestSingleUser: a single-user secret has nothing to revoke: the gate
-// says so in its log, records that it is done, publishes nothing, and the
-// current user keeps working.
+// TestSingleUser: a gate without a Deactivator revokes nothing, so it
+// claims no revocation: no rotor:deactivated tag, no log line saying the
+// old password stopped working, no event. It records rotor:not-revoked
+// instead, says once what is true, and stays quiet after. With a single
+// user the previous password was replaced at setSecret; with alternating
+// users and no ROTOR_LOCK_IDLE_USER it still works, and the gate must not
+// say otherwise.
 func TestSingleUser(t *testing.T) {
-	a := newApp(t, true, "orders-api")
-	cur := a.rotate(t, true)
-	curCred, _ := a.read(t, "AWSCURRENT")
-	prev := a.version(t, "AWSPREVIOUS")
-	h := newGate(t, single, 0)
-	if single.Deactivator() != nil {
-		t.Fatal("want no Deactivator for single user")
+	plain, err := postgres.New(postgres.Options{Strategy: postgres.AlternatingUsers, RootCAs: db.RootCAs()})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := h.gate.Handle(t.Context(), rotorEvent(t, a, events.Completed, cur, "")); err != nil {
-		t.Fatalf("want no error, got %v", err)
+	tests := []struct {
+		name            string
+		single          bool
+		rot             *postgres.Rotator
+		previousWorking bool
+	}{
+		{"single user", true, single, false},
+		{"alternating users without locking", false, plain, true},
 	}
-	if !strings.Contains(h.logs.String(), "nothing to revoke") {
-		t.Errorf("want a log line saying there is nothing to revoke, got:\n%s", h.logs.String())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newApp(t, tt.single, "orders-api")
+			prevCred, _ := a.read(t, "AWSCURRENT")
+			cur := a.rotate(t, tt.single)
+			curCred, _ := a.read(t, "AWSCURRENT")
+			prev := a.version(t, "AWSPREVIOUS")
+			if tt.rot.Deactivator() != nil {
+				t.Fatal("want no Deactivator")
+			}
+			h := newGate(t, tt.rot, 25*time.Hour)
+			for range 2 {
+				if err := h.gate.Handle(t.Context(), rotorEvent(t, a, events.Completed, cur, "")); err != nil {
+					t.Fatalf("want no error, got %v", err)
+				}
+			}
+			logs := h.logs.String()
+			if strings.Contains(logs, "stopped working") || strings.Contains(logs, "deactivated") {
+				t.Errorf("want no log line claiming a revocation, got:\n%s", logs)
+			}
+			if n := strings.Count(logs, `"level":"INFO","msg":"the gate revokes nothing`); n != 1 {
+				t.Errorf("want one info line saying the gate revokes nothing (then quiet), got %d:\n%s", n, logs)
+			}
+			tags := a.tags(t)
+			if got, ok := tags[deactivation.DeactivatedTag]; ok {
+				t.Errorf("want no %s tag, got %q", deactivation.DeactivatedTag, got)
+			}
+			if got := tags[deactivation.NotRevokedTag]; got != prev {
+				t.Errorf("want %s = %s, got %q", deactivation.NotRevokedTag, prev, got)
+			}
+			if got, _ := h.unacknowledged(t, a.name); got != 1 {
+				t.Errorf("want UnacknowledgedConsumers 1, got %v", got)
+			}
+			if evs := a.received(t); len(evs) != 0 {
+				t.Errorf("want no event, got %d", len(evs))
+			}
+			wantLogin(t, "current user", curCred)
+			if err := login(t, prevCred); (err == nil) != tt.previousWorking {
+				t.Errorf("previous credential: want it working %v, got %v", tt.previousWorking, err)
+			}
+			noSecretValues(t, a)
+		})
 	}
-	if got := a.tags(t)[deactivation.DeactivatedTag]; got != prev {
-		t.Errorf("want %s = %s, got %q", deactivation.DeactivatedTag, prev, got)
-	}
-	if got, _ := h.unacknowledged(t, a.name); got != 1 {
-		t.Errorf("want UnacknowledgedConsumers 1, got %v", got)
-	}
-	if evs := a.received(t); len(evs) != 0 {
-		t.Errorf("want no event, got %d", len(evs))
-	}
-	wantLogin(t, "current single user", curCred)
 
 	// An alternating gate on a single-user secret: its Deactivator finds
 	// the same principal on both sides and touches nothing.
 	b := newApp(t, true, "orders-api")
 	bcur := b.rotate(t, true)
 	bCred, _ := b.read(t, "AWSCURRENT")
+	bprev := b.version(t, "AWSPREVIOUS")
 	alt := newGate(t, alternating, 25*time.Hour)
 	dec, err := alt.gate.Acknowledge(t.Context(), b.arn, "orders-api", bcur)
 	if err != nil || dec != deactivation.AckRecorded {
@@ -395,11 +434,14 @@ func TestSingleUser(t *testing.T) {
 	if !strings.Contains(alt.logs.String(), "same principal") {
 		t.Errorf("want a log line saying previous and current are the same principal, got:\n%s", alt.logs.String())
 	}
+	if tags := b.tags(t); tags[deactivation.NotRevokedTag] != bprev || tags[deactivation.DeactivatedTag] != "" {
+		t.Errorf("want %s = %s and no %s, got %v", deactivation.NotRevokedTag, bprev, deactivation.DeactivatedTag, tags)
+	}
 	if evs := b.received(t); len(evs) != 0 {
 		t.Errorf("want no event, got %d", len(evs))
 	}
 	wantLogin(t, "current single user under an alternating gate", bCred)
-	noSecretValues(t, a, b)
+	noSecretValues(t, b)
 }
 
 // TestRotationInProgress: while AWSPENDING is on another version than
@@ -430,6 +472,7 @@ func TestRotationInProgress(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	settle(t, prevCred.Username)
 	dec, err = h.gate.Evaluate(t.Context(), a.arn)
 	if err != nil || dec.Action != deactivation.ActionDeactivated {
 		t.Fatalf("after the rotation ended: want %q, got %q (%v)", deactivation.ActionDeactivated, dec.Action, err)

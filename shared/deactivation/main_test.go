@@ -39,6 +39,10 @@ import (
 
 const masterUser = "gate_master"
 
+// The AWS adapter is a Store of the gate's; the gate itself imports no
+// cloud adapter.
+var _ deactivation.Store = (*awssm.Store)(nil)
+
 var (
 	db       *pgserver.Server
 	endpoint *awslocal.Server
@@ -77,7 +81,10 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer db.Stop()
-	if err := db.Exec(ctx, `CREATE ROLE `+masterUser+` WITH LOGIN CREATEROLE PASSWORD '`+masterPW+`'`); err != nil {
+	// Like the RDS master user (rds_superuser): CREATEROLE, and members of
+	// pg_signal_backend (an emergency ends sessions) and pg_read_all_stats
+	// (the evidence shows other roles' client addresses).
+	if err := db.Exec(ctx, `CREATE ROLE `+masterUser+` WITH LOGIN CREATEROLE PASSWORD '`+masterPW+`' IN ROLE pg_signal_backend, pg_read_all_stats`); err != nil {
 		return 0, err
 	}
 	if endpoint, err = awslocal.Start(awslocal.Options{RotationRetries: 1, RotationBackoff: 10 * time.Millisecond}); err != nil {
@@ -427,12 +434,26 @@ func (h *harness) unacknowledged(t *testing.T, secretName string) (float64, int)
 	return last, n
 }
 
-// faultyStore fails the first Tag call whose keys include failKey.
+// faultyStore fails the first Tag call whose keys include failKey, and
+// runs onValue once, at the first value read of an evaluation: after the
+// gate's decision, before its Deactivator takes the target's lock.
 type faultyStore struct {
 	*awssm.Store
 	mu      sync.Mutex
 	failKey string
 	failed  int
+	onValue func()
+}
+
+func (f *faultyStore) Value(ctx context.Context, secretID, versionID string) ([]byte, error) {
+	f.mu.Lock()
+	hook := f.onValue
+	f.onValue = nil
+	f.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return f.Store.Value(ctx, secretID, versionID)
 }
 
 func (f *faultyStore) Tag(ctx context.Context, secretID string, tags map[string]string) error {
@@ -487,4 +508,42 @@ func noSecretValues(t *testing.T, apps ...*app) {
 			}
 		}
 	}
+}
+
+// settle waits until the server shows no session of the users: a login a
+// test made to check a credential ends asynchronously on the server, and
+// the gate counts open sessions as evidence. A condition, not a timing.
+func settle(t *testing.T, users ...string) {
+	t.Helper()
+	conn, err := db.Admin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.WithoutCancel(t.Context()))
+	for {
+		var n int
+		if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity WHERE usename = ANY($1)`, users).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		select {
+		case <-t.Context().Done():
+			t.Fatalf("sessions of %v did not end: %v", users, t.Context().Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// smSecrets reads the master secret from the endpoint, as the engine's
+// reader does.
+type smSecrets struct{}
+
+func (smSecrets) CurrentValue(ctx context.Context, id string) ([]byte, error) {
+	out, err := smc.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String(id)})
+	if err != nil {
+		return nil, err
+	}
+	return []byte(aws.ToString(out.SecretString)), nil
 }

@@ -22,6 +22,10 @@ func TestSettingsFromEnv(t *testing.T) {
 		{name: "defaults", tweak: func(env map[string]string) { clear(env) }, want: deactivation.Settings{GracePeriod: deactivation.DefaultGracePeriod}},
 		{name: "grace not a duration", tweak: func(env map[string]string) { env[deactivation.EnvGracePeriod] = "1 day" }, wantField: deactivation.EnvGracePeriod},
 		{name: "grace negative", tweak: func(env map[string]string) { env[deactivation.EnvGracePeriod] = "-1h" }, wantField: deactivation.EnvGracePeriod},
+		{name: "grace of AWS's agent cache", tweak: func(env map[string]string) { env[deactivation.EnvGracePeriod] = "300s" }, wantField: deactivation.EnvGracePeriod},
+		{name: "grace of rotor's consumer cache", tweak: func(env map[string]string) { env[deactivation.EnvGracePeriod] = "5m30s" }, wantField: deactivation.EnvGracePeriod},
+		{name: "grace just longer", tweak: func(env map[string]string) { env[deactivation.EnvGracePeriod] = "331s" },
+			want: deactivation.Settings{GracePeriod: 331 * time.Second, Secrets: []string{"app/a", "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/b-x1"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,3 +48,22 @@ func TestSettingsFromEnv(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigGracePeriod: the gate's configuration refuses a grace period
+// within the longest consumer cache lifetime, naming the field.
+func TestConfigGracePeriod(t *testing.T) {
+	for _, d := range []time.Duration{time.Second, 300 * time.Second, deactivation.LongestCacheLifetime} {
+		_, err := deactivation.New(deactivation.Config{Store: nopStore{}, Publisher: nopPublisher{}, GracePeriod: d})
+		var fe *deactivation.FieldError
+		if !errors.As(err, &fe) || fe.Field != "GracePeriod" {
+			t.Errorf("grace period %s: want a FieldError naming GracePeriod, got %v", d, err)
+		}
+	}
+	if _, err := deactivation.New(deactivation.Config{Store: nopStore{}, Publisher: nopPublisher{}, GracePeriod: time.Hour}); err != nil {
+		t.Errorf("grace period 1h: want no error, got %v", err)
+	}
+}
+
+type nopStore struct{ deactivation.Store }
+
+type nopPublisher struct{ deactivation.Publisher }

@@ -20,6 +20,18 @@ const (
 	// DeactivatedTag holds the version id whose credential the gate has
 	// deactivated last.
 	DeactivatedTag = "rotor:deactivated"
+	// NotRevokedTag holds the version id whose credential the gate has
+	// seen become AWSPREVIOUS and does not revoke (no Deactivator, or the
+	// same principal as AWSCURRENT): that credential may still work.
+	NotRevokedTag = "rotor:not-revoked"
+	// EmergencyTag holds the version id of a leaked credential an operator
+	// asked to revoke at once ([Gate.Emergency]); EmergencyReasonTag the
+	// operator's reason.
+	// Once the revocation is done, EmergencyTag holds EmergencyDonePrefix
+	// and the version, so that later evaluations do not end sessions again.
+	EmergencyTag        = "rotor:emergency"
+	EmergencyReasonTag  = "rotor:emergency-reason"
+	EmergencyDonePrefix = "done:"
 )
 
 // Limits of Secrets Manager's tags (TagResource, API reference: Tag).

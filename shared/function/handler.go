@@ -7,11 +7,13 @@ import (
 
 	awsevents "github.com/aws/aws-lambda-go/events"
 
+	"github.com/rotorhq/rotor/shared/deactivation"
 	"github.com/rotorhq/rotor/shared/lifecycle"
 )
 
-// One function serves three kinds of invocation: Secrets Manager's
-// rotation steps, an operator's rollback, and the EventBridge events of the
+// One function serves four kinds of invocation: Secrets Manager's
+// rotation steps, an operator's rollback or emergency rotation, and the
+// EventBridge events of the
 // deactivation gate (consumer acknowledgements, completed rotations, the
 // hourly schedule). Serving them from one function keeps one role, one
 // network path to the database and one deployment per credential type.
@@ -27,6 +29,12 @@ type EventHandler interface {
 	Handle(ctx context.Context, ev awsevents.EventBridgeEvent) error
 }
 
+// EmergencyHandler takes an operator's emergency rotation
+// (deactivation.Gate); the gate an [EventHandler] is may have it.
+type EmergencyHandler interface {
+	HandleEmergency(ctx context.Context, ev deactivation.EmergencyEvent) error
+}
+
 // ErrNoGate is returned for an EventBridge event when the function runs
 // without a gate (no event bus configured).
 var ErrNoGate = errors.New("this function has no deactivation gate: set ROTOR_EVENT_BUS")
@@ -36,8 +44,9 @@ var ErrNoGate = errors.New("this function has no deactivation gate: set ROTOR_EV
 var ErrUnknownPayload = errors.New("payload is neither a Secrets Manager rotation step, a rollback nor an EventBridge event")
 
 // Handler returns the function's Lambda handler: a payload with "Step" is
-// a rotation step, one with "Action" a rollback, one with "detail-type" an
-// EventBridge event. gate may be nil.
+// a rotation step, one with "Action" a rollback, or an emergency rotation
+// when the Action is deactivation.EmergencyAction (which needs the gate),
+// one with "detail-type" an EventBridge event. gate may be nil.
 func Handler(rotation RotationHandler, gate EventHandler) func(ctx context.Context, payload json.RawMessage) error {
 	return func(ctx context.Context, payload json.RawMessage) error {
 		var probe struct {
@@ -56,6 +65,16 @@ func Handler(rotation RotationHandler, gate EventHandler) func(ctx context.Conte
 				return err
 			}
 			return rotation.HandleRotationEvent(ctx, ev)
+		case probe.Action != nil && *probe.Action == deactivation.EmergencyAction:
+			eh, ok := gate.(EmergencyHandler)
+			if !ok {
+				return ErrNoGate
+			}
+			var ev deactivation.EmergencyEvent
+			if err := json.Unmarshal(payload, &ev); err != nil {
+				return err
+			}
+			return eh.HandleEmergency(ctx, ev)
 		case probe.Action != nil:
 			var ev lifecycle.RollbackEvent
 			if err := json.Unmarshal(payload, &ev); err != nil {

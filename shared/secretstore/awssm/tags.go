@@ -99,3 +99,28 @@ func (s *Store) ListTagged(ctx context.Context, keyPrefix string) ([]TaggedSecre
 		in.NextToken = out.NextToken
 	}
 }
+
+// RotateAPI is the part of *secretsmanager.Client that [Store.Rotate] uses,
+// with the SDK's signature; separate from [API] for the same reason as
+// [TagAPI].
+type RotateAPI interface {
+	RotateSecret(ctx context.Context, params *secretsmanager.RotateSecretInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.RotateSecretOutput, error)
+}
+
+var _ RotateAPI = (*secretsmanager.Client)(nil)
+
+// Rotate starts a rotation of the secret with its configured rotation
+// function and schedule (RotateSecret with RotateImmediately) and returns
+// the new version's id. Secrets Manager refuses it
+// ([secretstore.ErrInvalidRequest]) while another rotation is in progress.
+func (s *Store) Rotate(ctx context.Context, secretID string) (string, error) {
+	api, ok := s.api.(RotateAPI)
+	if !ok {
+		return "", errors.New("awssm: the client does not implement RotateSecret")
+	}
+	out, err := api.RotateSecret(ctx, &secretsmanager.RotateSecretInput{SecretId: aws.String(secretID), RotateImmediately: aws.Bool(true)})
+	if err != nil {
+		return "", wrap(err, "rotate secret %s", secretID)
+	}
+	return aws.ToString(out.VersionId), nil
+}
