@@ -332,7 +332,10 @@ func (g *Gate) evaluate(ctx context.Context, secretID string, d secretstore.Deta
 		return fail("read", err)
 	}
 	scrub.AddSecretJSON(prevValue)
-	allowInUse := dec.Action == ActionGraceExpired || dec.Action == ActionEmergency
+	// The grace period is the policy under which a credential still in use
+	// is revoked: acknowledgements or not, open sessions or not.
+	graceOver := !dec.GraceEnds.IsZero() && !g.cfg.Now().Before(dec.GraceEnds)
+	allowInUse := graceOver || dec.Action == ActionEmergency
 	resp, err := g.cfg.Deactivator.Deactivate(ctx, rotators.DeactivateRequest{
 		SecretID: secretID, Current: curValue, Previous: prevValue,
 		Secrets: secretReader{g.cfg.Store, scrub}, Log: log,
@@ -361,6 +364,10 @@ func (g *Gate) evaluate(ctx context.Context, secretID string, d secretstore.Deta
 	case rotators.NothingToRevoke:
 		dec.Action = ActionNothingToRevoke
 		return g.notRevoked(ctx, log, secretID, d, dec, prev, fail, "nothing to revoke: the previous and the current secret name the same principal", attrs...)
+	}
+	if dec.Action == ActionDeactivated && resp.Sessions.Count > 0 {
+		// Acknowledged, but revoked in use: under the grace policy.
+		dec.Action = ActionGraceExpired
 	}
 	outcome := events.OutcomeSucceeded
 	switch dec.Action {
