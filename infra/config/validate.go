@@ -29,11 +29,15 @@ const (
 	DefaultGracePeriod         = "24h"
 )
 
-// The deactivation gate's grace period: at least the gate's hourly sweep
-// and a few minutes for consumers to act, at most a month.
+// The deactivation gate's grace period: longer than the longest consumer
+// cache lifetime (AWS's Secrets Manager agent caches 300 s, rotor's consumer
+// cache 5 min + 10%: 330 s, the function's own check,
+// shared/deactivation.LongestCacheLifetime), at most a month. Past it the
+// gate revokes a credential still in use, so a shorter one would revoke a
+// credential a correctly working consumer has had no chance to replace.
 const (
-	MinGracePeriod = 5 * time.Minute
-	MaxGracePeriod = 720 * time.Hour
+	LongestCacheLifetime = 330 * time.Second
+	MaxGracePeriod       = 720 * time.Hour
 )
 
 // MaxGateSecretsLength bounds the names of one rotator's secrets, joined by
@@ -308,8 +312,8 @@ func (c *checker) validateRotator(r *Rotator, p string) {
 	if r.GracePeriod != "" {
 		if d, err := time.ParseDuration(r.GracePeriod); err != nil {
 			c.add(p+".gracePeriod", "%q is not a Go duration such as 24h or 90m", r.GracePeriod)
-		} else if d < MinGracePeriod || d > MaxGracePeriod {
-			c.add(p+".gracePeriod", "%s is out of range %s to %s", r.GracePeriod, "5m", "720h")
+		} else if d <= LongestCacheLifetime || d > MaxGracePeriod {
+			c.add(p+".gracePeriod", "%s is out of range: longer than %s (the longest consumer cache lifetime), at most %s", r.GracePeriod, "330s", "720h")
 		}
 	}
 	if r.LockIdleUser && r.Strategy != "" && r.Strategy != "alternating-users" {
