@@ -29,14 +29,37 @@
 // With [Options.LockIdleUser], [Rotator.Deactivator] returns the
 // [rotators.Deactivator] the deactivation gate (shared/deactivation) calls
 // once consumers have moved on: it locks the idle user of the pair with
-// ALTER ROLE ... NOLOGIN through the master secret. Sessions already open
-// are not terminated; they drain on their own. It does nothing when the
-// previous and current secrets name the same user, leaves alone a user
-// whose password a later rotation has changed already, and never touches
-// the current user. The next rotation's Set re-enables the user (its ALTER
-// ROLE says WITH LOGIN). A locked user's login fails with SQLSTATE 28000,
-// matched by [ErrLoginRefused]. A single user has nothing to revoke: its
-// old password stopped working at Set, so it has no Deactivator.
+// ALTER ROLE ... NOLOGIN through the master secret. NOLOGIN stops new
+// logins; sessions already open are not terminated (they drain on their
+// own) unless the request asks it (an emergency rotation:
+// pg_terminate_backend, which needs the master in pg_signal_backend). It
+// does nothing when the previous and current secrets name the same user,
+// leaves alone a user whose password a later rotation has changed already,
+// and never touches the current user. The next rotation's Set re-enables
+// the user (its ALTER ROLE says WITH LOGIN). A locked user's login fails
+// with SQLSTATE 28000, matched by [ErrLoginRefused]. A single user has
+// nothing to revoke: its old password stopped working at Set, so it has no
+// Deactivator.
+//
+// # Set and Deactivate are serialised
+//
+// The idle user is both the credential the gate revokes and the next
+// rotation's pending user. Set and Deactivate each take the pair's
+// transaction-level advisory lock (pg_advisory_xact_lock) in the secret's
+// own database before they touch the role, and Deactivate calls the gate's
+// Recheck under it, so a revocation never lands on a user that a rotation
+// has made pending (see serialize.go for why this lock, and how it behaves
+// with crashes and poolers).
+//
+// Under the lock both read the evidence of use, pg_stat_activity:
+// Deactivate revokes a user with open sessions only when the gate allows it
+// (the grace period has passed, or an emergency), and Set, which ends the
+// previous credential by changing its password, refuses with
+// [rotators.ErrInUse] while that user has sessions within
+// [Options.GracePeriod] since the last rotation (the step is retried). The
+// master sees every role's sessions, but their client addresses only as a
+// member of pg_read_all_stats; it sees nothing of replicas, nor the clients
+// behind a proxy or pooler.
 //
 // # Passwords never travel in plain text
 //

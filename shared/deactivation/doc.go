@@ -54,24 +54,79 @@
 // [Gate.Evaluate] describes the secret: AWSCURRENT is C, AWSPREVIOUS is P.
 //
 //   - No P, or P deactivated already (tag "rotor:deactivated" = P,
-//     [DeactivatedTag]): nothing to do.
+//     [DeactivatedTag]): nothing to do (but see the emergency below).
 //   - AWSPENDING on a version other than C: a rotation is under way; the
 //     gate waits for its "Rotation Completed" (revoking now could lock the
 //     user the rotation is about to make current).
-//   - No Deactivator (single user): nothing to revoke, the old password
-//     stopped working when setSecret changed it; the gate records
-//     "rotor:deactivated" = P and says so in its log.
+//   - No Deactivator (single user, or alternating users without
+//     ROTOR_LOCK_IDLE_USER): the gate revokes nothing, so it claims
+//     nothing: no "rotor:deactivated", no event, no log line saying the old
+//     password stopped working (with alternating users it still works). It
+//     records "rotor:not-revoked" = P ([NotRevokedTag]) and says once, at
+//     info, that the previous credential works until a rotation changes its
+//     password.
 //   - Every registered consumer's acknowledgement is C: deactivate P,
-//     publish "Credential Deactivated" with outcome "succeeded", record
-//     "rotor:deactivated" = P.
+//     unless the target shows open sessions of it ([ActionInUse]: wait for
+//     them, or for the grace period); publish "Credential Deactivated" with
+//     outcome "succeeded", record "rotor:deactivated" = P.
 //   - Else, once the grace period (ROTOR_GRACE_PERIOD, default 24h) has passed
-//     since LastRotatedDate: deactivate anyway, publish with outcome
-//     "grace-expired" and the missing consumers in "unacknowledged", and log
-//     them. A secret with no registration at all is deactivated only by the
-//     grace period: the absence of registrations is no promise that nobody
-//     uses the secret. A secret without LastRotatedDate (never rotated by
-//     Secrets Manager) waits for acknowledgements only.
+//     since LastRotatedDate: deactivate anyway, sessions or not, publish with
+//     outcome "grace-expired", the missing consumers in "unacknowledged" and
+//     the sessions seen in "sessions", and log them. A secret with no
+//     registration at all is deactivated only by the grace period: the
+//     absence of registrations is no promise that nobody uses the secret. A
+//     secret without LastRotatedDate (never rotated by Secrets Manager)
+//     waits for acknowledgements only.
 //   - Else: nothing yet.
+//
+// # The grace period is the policy
+//
+// The grace period is the explicit policy under which a credential still in
+// use is revoked. It must be longer than the longest time a correctly
+// working consumer keeps a credential without looking again
+// ([LongestCacheLifetime], 330 s: AWS's Secrets Manager agent caches 300 s,
+// rotor's consumer cache polls every 5 minutes + 10%); [New] and
+// [SettingsFromEnv] refuse a shorter one, naming the field. With
+// alternating users the next rotation's setSecret ends the previous
+// credential too (it changes that user's password): the function passes
+// the same setting to the rotator, which refuses Set, retryably, while that
+// user has sessions within the grace period since LastRotatedDate (which
+// the engine passes in the SetRequest: the time the user became previous).
+//
+// # Never a current or pending credential
+//
+// The decision comes from one DescribeSecret; the revocation happens later,
+// on the target. In between, a rotation may begin, and its setSecret
+// changes the very user the gate is about to lock (the previous user is the
+// next pending user). So the Deactivator serialises the revocation with Set
+// on the target (PostgreSQL: a transaction-level advisory lock of the user
+// pair, taken by both, in the secret's database) and, holding it, calls the
+// gate's Recheck, which describes the secret again and refuses
+// ([ErrStagingChanged]) if P became AWSCURRENT or AWSPENDING, if AWSCURRENT
+// or AWSPREVIOUS moved, or if a rotation is in progress. The gate then
+// revokes nothing and reports [ActionRotationInProgress]. A Set that comes
+// after the Recheck waits for the lock and gives the user LOGIN back.
+//
+// # Evidence from the target
+//
+// Before it revokes, the Deactivator reads the open sessions of the
+// previous user (PostgreSQL: pg_stat_activity; the master sees client
+// addresses only as a member of pg_read_all_stats, and nothing of replicas
+// or of clients behind a proxy or pooler). The count, client addresses and
+// application names, never a value, go to the log and to the event's
+// "sessions".
+//
+// # Emergency rotation
+//
+// [Gate.Emergency] (the function's payload {"Action":"emergency-rotation",
+// "SecretId", "VersionId", "Confirm":"revoke-now", "Reason"}) answers a
+// leaked credential: it is refused without the confirmation and a reason;
+// it records the request as tags ([EmergencyTag], [EmergencyReasonTag]),
+// rotates when the leaked version is AWSCURRENT, and revokes the leaked
+// version once it is AWSPREVIOUS at once, without waiting for
+// acknowledgements, sessions or the grace period, ending its open sessions,
+// with outcome "emergency" and the reason in the event. A pending version
+// is refused, and the serialisation and Recheck above apply as always.
 //
 // Every evaluation emits the metric UnacknowledgedConsumers (namespace
 // "Rotor", dimension SecretName) as an EMF line through shared/metrics, so
