@@ -106,12 +106,17 @@ const DefaultGracePeriod = "24h"
 
 // Tags on a secret: a consumer's registration ("rotor:consumer:<name>",
 // written by [NewConsumerSubscription], the value its kind), and what the
-// deactivation gate records ("rotor:ack:<name>" = version id, and
-// "rotor:deactivated" = version id). The names mirror shared/deactivation.
+// deactivation gate records ("rotor:ack:<name>" = version id,
+// "rotor:deactivated" and "rotor:not-revoked" = version id, and an
+// operator's emergency rotation: "rotor:emergency" = version id,
+// "rotor:emergency-reason"). The names mirror shared/deactivation.
 const (
-	ConsumerTagPrefix = "rotor:consumer:"
-	AckTagPrefix      = "rotor:ack:"
-	DeactivatedTag    = "rotor:deactivated"
+	ConsumerTagPrefix  = "rotor:consumer:"
+	AckTagPrefix       = "rotor:ack:"
+	DeactivatedTag     = "rotor:deactivated"
+	NotRevokedTag      = "rotor:not-revoked"
+	EmergencyTag       = "rotor:emergency"
+	EmergencyReasonTag = "rotor:emergency-reason"
 )
 
 // Consumer kinds, the values of the registration tags.

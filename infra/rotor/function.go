@@ -339,7 +339,9 @@ func (r *RotatorFunction) AllowRotation(secret awssecretsmanager.ISecret, key aw
 	// kms:Decrypt on its key through Secrets Manager only.
 	secret.GrantRead(r.role, nil)
 	r.role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:   jsii.Strings("secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"),
+		// RotateSecret: an operator's emergency rotation starts one
+		// (shared/deactivation, Gate.Emergency).
+		Actions:   jsii.Strings("secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage", "secretsmanager:RotateSecret"),
 		Resources: jsii.Strings(*secret.SecretArn()),
 	}))
 	r.allowKey(key, "kms:Decrypt", "kms:GenerateDataKey")
@@ -355,7 +357,7 @@ func (r *RotatorFunction) allowTagging(secret awssecretsmanager.ISecret) {
 			Actions: jsii.Strings("secretsmanager:TagResource"),
 			Conditions: &map[string]any{
 				"ForAllValues:StringLike": map[string]any{
-					"aws:TagKeys": jsii.Strings(AckTagPrefix+"*", DeactivatedTag),
+					"aws:TagKeys": jsii.Strings(AckTagPrefix+"*", DeactivatedTag, NotRevokedTag, EmergencyTag, EmergencyReasonTag),
 				},
 			},
 		})

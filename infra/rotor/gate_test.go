@@ -129,7 +129,7 @@ func TestGateRulesAndSchedule(t *testing.T) {
 // TagResource: the function's own secrets, rotor's gate tags only.
 func TestGateTagging(t *testing.T) {
 	f := get(t)
-	want := `{"ForAllValues:StringLike":{"aws:TagKeys":["rotor:ack:*","rotor:deactivated"]}}`
+	want := `{"ForAllValues:StringLike":{"aws:TagKeys":["rotor:ack:*","rotor:deactivated","rotor:not-revoked","rotor:emergency","rotor:emergency-reason"]}}`
 	n := 0
 	for _, s := range cdktest.IdentityStatements(t, f.tpl) {
 		for _, a := range s.Actions {
