@@ -22,8 +22,11 @@
 //
 // A rotator whose strategy revokes the previous credential explicitly sets
 // [Harness.Deactivator]; the suite then deactivates after each rotation and
-// checks the [rotators.Deactivator] contract: idempotent, the previous
-// credential stops logging in, the current one keeps working, nothing
-// happens when previous and current name the same principal, and the next
-// rotation brings the deactivated principal back with its new credential.
+// checks the [rotators.Deactivator] contract: a Recheck that refuses
+// revokes nothing, Recheck is called before a revocation, idempotent, the
+// previous credential stops logging in, the current one keeps working,
+// nothing happens when previous and current name the same principal, and
+// the next rotation brings the deactivated principal back with its new
+// credential. Its requests allow revoking in use (AllowInUse): evidence of
+// sessions is the target's own test's business.
 package rotatortest
