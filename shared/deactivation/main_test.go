@@ -54,15 +54,18 @@ var (
 	masterARN string
 	masterPW  = "Master-" + uuid.NewString()
 
-	// rotators behind the two rotation functions.
+	// rotators behind the rotation functions.
 	alternating *postgres.Rotator
 	single      *postgres.Rotator
+	// graceful applies the grace policy to Set (ROTOR_GRACE_PERIOD).
+	graceful *postgres.Rotator
 )
 
 // Rotation functions, in process, one per strategy.
 const (
 	fnAlternating = "rotor-postgres"
 	fnSingle      = "rotor-postgres-single"
+	fnGraceful    = "rotor-postgres-graceful"
 )
 
 func TestMain(m *testing.M) {
@@ -101,7 +104,10 @@ func run(m *testing.M) (int, error) {
 	if single, err = postgres.New(postgres.Options{Strategy: postgres.SingleUser, RootCAs: db.RootCAs()}); err != nil {
 		return 0, err
 	}
-	for name, rot := range map[string]*postgres.Rotator{fnAlternating: alternating, fnSingle: single} {
+	if graceful, err = postgres.New(postgres.Options{Strategy: postgres.AlternatingUsers, LockIdleUser: true, RootCAs: db.RootCAs(), GracePeriod: deactivation.DefaultGracePeriod}); err != nil {
+		return 0, err
+	}
+	for name, rot := range map[string]*postgres.Rotator{fnAlternating: alternating, fnSingle: single, fnGraceful: graceful} {
 		engine, err := lifecycle.New(awssm.New(smc), rot, lifecycle.DefaultConfig(), slog.New(slog.DiscardHandler))
 		if err != nil {
 			return 0, err

@@ -297,3 +297,56 @@ func tagList(m map[string]string) []smtypes.Tag {
 	}
 	return out
 }
+
+// TestSetHonoursTheGracePolicy: with alternating users the next rotation's
+// setSecret ends the previous credential (it changes that user's password),
+// so it follows the gate's policy: while the previous user has an open
+// session and the grace period since LastRotatedDate (which the engine
+// passes to Set) runs, the rotation stops at setSecret, retryably, and
+// nothing changes; once the session ended, the same rotation completes.
+func TestSetHonoursTheGracePolicy(t *testing.T) {
+	a := newApp(t, false)
+	ctx := t.Context()
+	prevCred, _ := a.read(t, "AWSCURRENT")
+	rotate := func(token string) (string, error) {
+		in := &sm.RotateSecretInput{SecretId: aws.String(a.arn), RotationLambdaARN: aws.String(endpoint.FunctionARN(fnGraceful))}
+		if token != "" {
+			in.ClientRequestToken = aws.String(token)
+		}
+		out, err := smc.RotateSecret(ctx, in)
+		if err != nil {
+			return "", err
+		}
+		return aws.ToString(out.VersionId), endpoint.SecretsManager.WaitRotations(ctx)
+	}
+	if _, err := rotate(""); err != nil {
+		t.Fatal(err)
+	}
+	cur := a.version(t, "AWSCURRENT")
+	old, err := pgx.ConnectConfig(ctx, db.ConnConfig(prevCred.Username, prevCred.Password, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, err := rotate("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.version(t, "AWSCURRENT"); got != cur {
+		t.Fatalf("with the previous user in use: want AWSCURRENT to stay on %s, got %s", cur, got)
+	}
+	if got := a.version(t, "AWSPENDING"); got != pending {
+		t.Fatalf("want the stopped rotation's version %s left AWSPENDING, got %s", pending, got)
+	}
+	wantLogin(t, "previous credential while in use", prevCred)
+
+	old.Close(ctx)
+	settle(t, prevCred.Username)
+	if _, err := rotate(pending); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.version(t, "AWSCURRENT"); got != pending {
+		t.Fatalf("after the session ended: want the rotation completed on %s, got AWSCURRENT %s", pending, got)
+	}
+	wantLogin(t, "the new current credential", curCred2(t, a))
+	noSecretValues(t, a)
+}
