@@ -30,6 +30,7 @@ import (
 	"github.com/rotorhq/rotor/shared/deactivation"
 	"github.com/rotorhq/rotor/shared/lifecycle"
 	"github.com/rotorhq/rotor/shared/metrics"
+	"github.com/rotorhq/rotor/shared/secretstore"
 	"github.com/rotorhq/rotor/shared/secretstore/awssm"
 	"github.com/rotorhq/rotor/test/awslocal"
 	"github.com/rotorhq/rotor/test/awslocal/awstest"
@@ -149,7 +150,7 @@ type app struct {
 // newApp creates a login role, its secret (alternating users unless
 // single), registered consumers as tags, and a queue that receives the
 // secret's Credential Deactivated events.
-func newApp(t *testing.T, single bool, consumers ...string) *app {
+func newApp(t testing.TB, single bool, consumers ...string) *app {
 	t.Helper()
 	ctx := t.Context()
 	n := seq.Add(1)
@@ -183,7 +184,7 @@ func newApp(t *testing.T, single bool, consumers ...string) *app {
 
 // rotate rotates the secret through the endpoint with the rotation
 // function of its strategy and returns the new AWSCURRENT version.
-func (a *app) rotate(t *testing.T, single bool) string {
+func (a *app) rotate(t testing.TB, single bool) string {
 	t.Helper()
 	fn := fnAlternating
 	if single {
@@ -209,7 +210,7 @@ type credential struct {
 }
 
 // read returns the credential and the version of a stage.
-func (a *app) read(t *testing.T, stage string) (credential, string) {
+func (a *app) read(t testing.TB, stage string) (credential, string) {
 	t.Helper()
 	out, err := smc.GetSecretValue(t.Context(), &sm.GetSecretValueInput{SecretId: aws.String(a.arn), VersionStage: aws.String(stage)})
 	if err != nil {
@@ -222,7 +223,7 @@ func (a *app) read(t *testing.T, stage string) (credential, string) {
 	return c, aws.ToString(out.VersionId)
 }
 
-func (a *app) version(t *testing.T, stage string) string {
+func (a *app) version(t testing.TB, stage string) string {
 	t.Helper()
 	_, v := a.read(t, stage)
 	return v
@@ -230,7 +231,7 @@ func (a *app) version(t *testing.T, stage string) string {
 
 // passwords lists every password the app's versions have had, and the
 // master's.
-func (a *app) passwords(t *testing.T) []string {
+func (a *app) passwords(t testing.TB) []string {
 	t.Helper()
 	out, err := smc.ListSecretVersionIds(t.Context(), &sm.ListSecretVersionIdsInput{SecretId: aws.String(a.arn)})
 	if err != nil {
@@ -249,7 +250,7 @@ func (a *app) passwords(t *testing.T) []string {
 	return append([]string{masterPW}, a.seen...)
 }
 
-func (a *app) tags(t *testing.T) map[string]string {
+func (a *app) tags(t testing.TB) map[string]string {
 	t.Helper()
 	out, err := smc.DescribeSecret(t.Context(), &sm.DescribeSecretInput{SecretId: aws.String(a.arn)})
 	if err != nil {
@@ -263,14 +264,14 @@ func (a *app) tags(t *testing.T) map[string]string {
 }
 
 // login logs in with a credential; nil means it works.
-func login(t *testing.T, c credential) error {
+func login(t testing.TB, c credential) error {
 	t.Helper()
 	return db.CanLogin(t.Context(), c.Username, c.Password, true)
 }
 
 // wantRefused checks that a login is refused because the role may not log
 // in (SQLSTATE 28000).
-func wantRefused(t *testing.T, what string, c credential) {
+func wantRefused(t testing.TB, what string, c credential) {
 	t.Helper()
 	err := login(t, c)
 	var pgErr *pgconn.PgError
@@ -279,7 +280,7 @@ func wantRefused(t *testing.T, what string, c credential) {
 	}
 }
 
-func wantLogin(t *testing.T, what string, c credential) {
+func wantLogin(t testing.TB, what string, c credential) {
 	t.Helper()
 	if err := login(t, c); err != nil {
 		t.Errorf("%s: want a login, got %v", what, err)
@@ -288,7 +289,7 @@ func wantLogin(t *testing.T, what string, c credential) {
 
 // received drains the app's queue: the Credential Deactivated events
 // published so far.
-func (a *app) received(t *testing.T) []events.Event {
+func (a *app) received(t testing.TB) []events.Event {
 	t.Helper()
 	var evs []events.Event
 	for _, body := range awstest.Drain(t, endpoint, sqsc, a.queueURL) {
@@ -385,13 +386,13 @@ func (b *syncBuffer) String() string {
 }
 
 // newGate builds a gate over the endpoint; offset moves its clock.
-func newGate(t *testing.T, rot *postgres.Rotator, offset time.Duration, secrets ...string) *harness {
+func newGate(t testing.TB, rot *postgres.Rotator, offset time.Duration, secrets ...string) *harness {
 	t.Helper()
 	return newGateOf(t, rot, offset, "", secrets...)
 }
 
 // newGateOf is newGate for the gate of the named rotation function.
-func newGateOf(t *testing.T, rot *postgres.Rotator, offset time.Duration, function string, secrets ...string) *harness {
+func newGateOf(t testing.TB, rot *postgres.Rotator, offset time.Duration, function string, secrets ...string) *harness {
 	t.Helper()
 	h := &harness{logs: &syncBuffer{}, metrics: &syncBuffer{}, store: &faultyStore{Store: awssm.New(smc)}}
 	h.now = time.Now().Add(offset)
@@ -415,7 +416,7 @@ func newGateOf(t *testing.T, rot *postgres.Rotator, offset time.Duration, functi
 
 // unacknowledged returns the last UnacknowledgedConsumers value emitted
 // for the secret, and how many lines were emitted for it.
-func (h *harness) unacknowledged(t *testing.T, secretName string) (float64, int) {
+func (h *harness) unacknowledged(t testing.TB, secretName string) (float64, int) {
 	t.Helper()
 	var last float64
 	n := 0
@@ -449,9 +450,39 @@ type faultyStore struct {
 	failKey string
 	failed  int
 	onValue func()
+	calls   map[string]int // by method, for the benchmarks
+}
+
+func (f *faultyStore) count(method string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.calls == nil {
+		f.calls = map[string]int{}
+	}
+	f.calls[method]++
+}
+
+// total returns the store calls so far, and forgets them.
+func (f *faultyStore) total() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.calls
+	f.calls = nil
+	return c
+}
+
+func (f *faultyStore) Details(ctx context.Context, secretID string) (secretstore.Details, error) {
+	f.count("DescribeSecret")
+	return f.Store.Details(ctx, secretID)
+}
+
+func (f *faultyStore) CurrentValue(ctx context.Context, secretID string) ([]byte, error) {
+	f.count("GetSecretValue")
+	return f.Store.CurrentValue(ctx, secretID)
 }
 
 func (f *faultyStore) Value(ctx context.Context, secretID, versionID string) ([]byte, error) {
+	f.count("GetSecretValue")
 	f.mu.Lock()
 	hook := f.onValue
 	f.onValue = nil
@@ -463,6 +494,7 @@ func (f *faultyStore) Value(ctx context.Context, secretID, versionID string) ([]
 }
 
 func (f *faultyStore) Tag(ctx context.Context, secretID string, tags map[string]string) error {
+	f.count("TagResource")
 	f.mu.Lock()
 	if _, ok := tags[f.failKey]; ok && f.failKey != "" {
 		f.failKey = ""
@@ -475,7 +507,7 @@ func (f *faultyStore) Tag(ctx context.Context, secretID string, tags map[string]
 }
 
 // rotorEvent builds an EventBridge event of rotor's as the gate receives it.
-func rotorEvent(t *testing.T, a *app, typ events.DetailType, version, consumer string) awsevents.EventBridgeEvent {
+func rotorEvent(t testing.TB, a *app, typ events.DetailType, version, consumer string) awsevents.EventBridgeEvent {
 	t.Helper()
 	phase, _ := events.PhaseOf(typ)
 	d := events.Detail{
@@ -495,7 +527,7 @@ func rotorEvent(t *testing.T, a *app, typ events.DetailType, version, consumer s
 	}
 }
 
-func ack(t *testing.T, h *harness, a *app, consumer, version string) {
+func ack(t testing.TB, h *harness, a *app, consumer, version string) {
 	t.Helper()
 	if err := h.gate.Handle(t.Context(), rotorEvent(t, a, events.ConsumerAcknowledged, version, consumer)); err != nil {
 		t.Fatalf("ack of %s: want no error, got %v", consumer, err)
@@ -519,7 +551,7 @@ func noSecretValues(t *testing.T, apps ...*app) {
 // settle waits until the server shows no session of the users: a login a
 // test made to check a credential ends asynchronously on the server, and
 // the gate counts open sessions as evidence. A condition, not a timing.
-func settle(t *testing.T, users ...string) {
+func settle(t testing.TB, users ...string) {
 	t.Helper()
 	conn, err := db.Admin(t.Context())
 	if err != nil {
