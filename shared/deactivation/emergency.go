@@ -95,6 +95,11 @@ func (g *Gate) Emergency(ctx context.Context, ev EmergencyEvent) (Decision, erro
 		return Decision{}, fmt.Errorf("%w: version %s is AWSPENDING; a pending credential is never revoked (roll the rotation back instead)", ErrEmergencyRefused, ev.VersionID)
 	case !current && !d.HasStage(ev.VersionID, secretstore.Previous):
 		return Decision{}, &FieldError{Field: "VersionId", Reason: "is neither the AWSCURRENT nor the AWSPREVIOUS version of the secret"}
+	case !current && g.rotating(d, cur):
+		// The rotation under way moves AWSPREVIOUS off the leaked version
+		// (with alternating users its setSecret changes the leaked user's
+		// password), after which the gate could no longer name it.
+		return Decision{}, fmt.Errorf("%w: a rotation is in progress and will move AWSPREVIOUS off version %s; let it complete or roll it back, then end the leaked user's sessions on the target", ErrEmergencyRefused, ev.VersionID)
 	}
 	tags := map[string]string{EmergencyTag: ev.VersionID, EmergencyReasonTag: ev.Reason}
 	if d.Tags[EmergencyTag] != ev.VersionID || d.Tags[EmergencyReasonTag] != ev.Reason {

@@ -286,6 +286,13 @@ func TestEmergencyRotation(t *testing.T) {
 	}
 	pendingCred, _ := a.read(t, "AWSPENDING")
 	wantLogin(t, "pending credential after a refused emergency", pendingCred)
+	// Nor, during a rotation, a previous version that the rotation is
+	// about to move on.
+	ev.VersionID = a.version(t, "AWSPREVIOUS")
+	if _, err := h.gate.Emergency(ctx, ev); !errors.Is(err, deactivation.ErrEmergencyRefused) {
+		t.Errorf("previous version during a rotation: want ErrEmergencyRefused, got %v", err)
+	}
+	wantLogin(t, "pending credential after a refused emergency of the previous version", pendingCred)
 	_ = next
 	noSecretValues(t, a)
 }
