@@ -12,7 +12,9 @@
 //   - GetSecretValue, DescribeSecret, ListSecretVersionIds, CreateSecret,
 //     DeleteSecret, RestoreSecret:
 //     https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_Operations.html
-//   - RotateSecret (the start of a rotation only: [Store.StartRotation]):
+//   - RotateSecret (the start of a rotation only: [Store.StartRotation], and
+//     of the configuration test of RotateImmediately=false:
+//     [Store.StartConfigurationTest]):
 //     https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html
 //   - GetRandomPassword:
 //     https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetRandomPassword.html

@@ -769,6 +769,64 @@ func (s *Store) StartRotation(ctx context.Context, secretID, token string) (vers
 	return token, nil
 }
 
+// StartConfigurationTest starts the configuration test of RotateSecret
+// with RotateImmediately=false, which runs testSecret alone: "The test
+// creates an AWSPENDING version of the secret and then removes it" (API
+// reference, RotateImmediately). It enables rotation and attaches
+// AWSPENDING to a new version with id token (a generated one when token is
+// empty) that holds a copy of the AWSCURRENT value, so that a rotation
+// function's testSecret, which reads the AWSPENDING version of its token
+// (as AWS's own functions do), tests the credential in use. The caller
+// removes the label afterwards with [Store.UpdateSecretVersionStage].
+//
+// It refuses with InvalidRequestException ([secretstore.ErrInvalidRequest])
+// while a rotation is incomplete (AWSPENDING on a version other than the
+// AWSCURRENT one), whatever the token. A token naming a version that has no
+// label and holds the AWSCURRENT value is a retry of the same request: the
+// label goes back on that version. Any other existing version's token fails
+// with ResourceExistsException ([secretstore.ErrVersionExists]).
+func (s *Store) StartConfigurationTest(ctx context.Context, secretID, token string) (versionID string, err error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if err := validToken(token); err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec, err := s.live(secretID)
+	if err != nil {
+		return "", err
+	}
+	current := sec.withStage(secretstore.Current)
+	if current == nil {
+		return "", errInvalidRequest("You can't rotate secret %s because it has no AWSCURRENT version.", sec.name)
+	}
+	if p := sec.withStage(secretstore.Pending); p != nil && p != current {
+		return "", errInvalidRequest(msgRotationPending)
+	}
+	v := sec.version(token)
+	switch {
+	case token != "" && v != nil:
+		same := len(v.stages) == 0 && v.hasValue && v.binary == current.binary && bytes.Equal(v.value, current.value)
+		if !same {
+			return "", errTokenInUse(token, sec.arn)
+		}
+	default:
+		if token == "" {
+			token = s.versionID()
+		}
+		v = &version{id: token, created: s.stamp(), hasValue: true, binary: current.binary, value: bytes.Clone(current.value)}
+		sec.versions = append(sec.versions, v)
+	}
+	now := s.stamp()
+	sec.attach(secretstore.Pending, v)
+	sec.rotationEnabled = true
+	sec.lastChanged = now
+	sec.prune(now)
+	return v.id, nil
+}
+
 // SetRotationEnabled turns the secret's rotation on or off (what
 // RotateSecret and CancelRotateSecret do to RotationEnabled).
 func (s *Store) SetRotationEnabled(ctx context.Context, secretID string, enabled bool) error {

@@ -418,6 +418,81 @@ func finish(pending, current string) func(t *testing.T, s *memstore.Store) {
 	}
 }
 
+func TestStartConfigurationTest(t *testing.T) {
+	tests := []struct {
+		name string
+		// prepare changes the baseline (v1 AWSPREVIOUS, v2 AWSCURRENT "two",
+		// v3 AWSPENDING) before the test starts.
+		prepare    func(t *testing.T, s *memstore.Store)
+		token      string
+		wantID     string
+		wantErr    error
+		wantStages map[string][]string // nil: state unchanged
+	}{
+		{name: "incomplete rotation", token: tok("t1"), wantErr: secretstore.ErrInvalidRequest},
+		{name: "incomplete rotation, its own token", token: tok("v3"), wantErr: secretstore.ErrInvalidRequest},
+		{name: "no rotation pending",
+			prepare: move("AWSPENDING", "", tok("v3")), token: tok("t1"), wantID: tok("t1"),
+			wantStages: map[string][]string{"v1": {"AWSPREVIOUS"}, "v2": {"AWSCURRENT"}, "t1": {"AWSPENDING"}}},
+		{name: "AWSPENDING on the AWSCURRENT version, generated token",
+			prepare: finish(tok("v3"), tok("v2")), wantID: tok("gen1"),
+			wantStages: map[string][]string{"v2": {"AWSPREVIOUS"}, "v3": {"AWSCURRENT"}, "gen1": {"AWSPENDING"}}},
+		{name: "retry of a finished test: the label goes back",
+			prepare: func(t *testing.T, s *memstore.Store) {
+				move("AWSPENDING", "", tok("v3"))(t, s)
+				if _, err := s.StartConfigurationTest(t.Context(), name, tok("t1")); err != nil {
+					t.Fatal(err)
+				}
+				move("AWSPENDING", "", tok("t1"))(t, s)
+			},
+			token: tok("t1"), wantID: tok("t1"),
+			wantStages: map[string][]string{"v1": {"AWSPREVIOUS"}, "v2": {"AWSCURRENT"}, "t1": {"AWSPENDING"}}},
+		{name: "token of a version with another value",
+			prepare: move("AWSPENDING", "", tok("v3")), token: tok("v1"), wantErr: secretstore.ErrVersionExists},
+		{name: "token of the current version",
+			prepare: move("AWSPENDING", "", tok("v3")), token: tok("v2"), wantErr: secretstore.ErrVersionExists},
+		{name: "token too short", prepare: move("AWSPENDING", "", tok("v3")), token: "t1", wantErr: secretstore.ErrInvalidRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := baseline(t)
+			if tt.prepare != nil {
+				tt.prepare(t, s)
+			}
+			before := s.Snapshot()
+			id, err := s.StartConfigurationTest(t.Context(), name, tt.token)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("want error %v, got %v", tt.wantErr, err)
+			}
+			if id != tt.wantID {
+				t.Fatalf("want version %q, got %q", tt.wantID, id)
+			}
+			if tt.wantStages == nil {
+				if after := s.Snapshot(); !reflect.DeepEqual(before, after) {
+					t.Fatalf("want the state unchanged, got\n%+v\nthen\n%+v", before, after)
+				}
+				return
+			}
+			if got := stages(t, s); !reflect.DeepEqual(got, tt.wantStages) {
+				t.Fatalf("want stages %v, got %v", tt.wantStages, got)
+			}
+			// The test version holds the current value: a function's
+			// testSecret reads it by token and stage, as AWS's do.
+			cur, err := s.CurrentValue(t.Context(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.GetSecretValue(t.Context(), memstore.GetSecretValueInput{SecretID: name, VersionID: id, VersionStage: "AWSPENDING"})
+			if err != nil || string(got.Value()) != string(cur) {
+				t.Fatalf("want the AWSPENDING version to hold the current value, got %v", err)
+			}
+			if d, _ := s.Describe(t.Context(), name); !d.RotationEnabled {
+				t.Fatalf("want rotation enabled, got disabled")
+			}
+		})
+	}
+}
+
 func TestStartRotationRefusals(t *testing.T) {
 	ctx := t.Context()
 	s, _ := newStore(t)

@@ -433,7 +433,7 @@ func (s *Service) deleteSecret(ctx context.Context, in *deleteSecretInput) (*del
 	if err != nil {
 		return nil, apiError(err)
 	}
-	s.rotations.cancel(out.ARN)
+	s.rotations.wake(out.ARN)
 	return &deleteSecretOutput{ARN: out.ARN, Name: out.Name, DeletionDate: stamp(out.DeletionDate)}, nil
 }
 

@@ -615,6 +615,15 @@ func versionIDs(sym string, deprecated bool, want map[string][]string) apiStep {
 	}}
 }
 
+// removePending removes AWSPENDING from version ver of secret sym.
+func removePending(sym, ver, code string) apiStep {
+	return call("UpdateSecretVersionStage "+sym+" AWSPENDING RemoveFromVersionId "+ver, code, func(e *apiEnv) error {
+		_, err := e.c.UpdateSecretVersionStage(e.ctx, &sm.UpdateSecretVersionStageInput{SecretId: e.n(sym),
+			VersionStage: aws.String("AWSPENDING"), RemoveFromVersionId: e.V(ver)})
+		return err
+	})
+}
+
 func apiScenarios() []apiScenario {
 	big := strings.Repeat("x", 65537)
 	return []apiScenario{
@@ -829,6 +838,29 @@ func apiScenarios() []apiScenario {
 					MotoDiffers: "moto answers HTTP 500 (a KeyError in list_secret_version_ids); API_ListSecretVersionIds Errors: " +
 						"ResourceNotFoundException, \"Secrets Manager can't find the resource that you asked for.\"",
 				},
+			},
+		},
+		{
+			// The plain-API half of AWS's recovery from a failed rotation
+			// (CancelRotateSecret's VersionId: "remove the VersionStage value
+			// AWSPENDING from this version"); the RotateSecret half needs a
+			// rotation function, which moto_server runs only in Docker, and is
+			// TestRotateSecretAfterRecoveryFromAFailedRotation.
+			Name: "AWSPENDING removed from a stuck version",
+			Steps: []apiStep{
+				create("a", "a1", "one"),
+				call("PutSecretValue a a2 AWSPENDING", "", func(e *apiEnv) error {
+					_, err := e.c.PutSecretValue(e.ctx, &sm.PutSecretValueInput{SecretId: e.n("a"), ClientRequestToken: e.V("a2"),
+						SecretString: aws.String("two"), VersionStages: []string{"AWSPENDING"}})
+					return err
+				}),
+				stagesOf("a", map[string][]string{"a1": {cur}, "a2": {"AWSPENDING"}}),
+				removePending("a", "a2", ""),
+				stagesOf("a", map[string][]string{"a1": {cur}}),
+				versionIDs("a", true, map[string][]string{"a1": {cur}, "a2": {}}),
+				// The label is gone: removing it again is refused.
+				removePending("a", "a2", invalidParam),
+				get("a", "one"),
 			},
 		},
 		{

@@ -29,48 +29,105 @@ const (
 	RotationAbandoned = "RotationAbandoned"
 )
 
-// rotations tracks the rotation running for each secret: one at a time.
+// rotations tracks the rotations of each secret, which never overlap: a
+// rotation of another version requested while one runs begins once that
+// one has ended. The run in progress is poked, so that it looks at the
+// secret again at once instead of sitting out its retry wait: a RotateSecret
+// after AWS's documented recovery from a failed rotation (AWSPENDING removed
+// from the failed version) must run now, not when the old run's retries are
+// spent, and CancelRotateSecret must stop the retries.
 type rotations struct {
-	mu      sync.Mutex
-	running map[string]*run // by secret ARN
-	active  inflight.Tracker
+	mu     sync.Mutex
+	latest map[string]*run // by secret ARN: the run begun last, until it ends
+	active inflight.Tracker
 }
 
+// run is the rotation of one version, or one configuration test.
 type run struct {
-	token  string
-	cancel context.CancelFunc
+	token string
+	// poke, with room for one, asks the run to look at the secret again now.
+	poke chan struct{}
+	// closing is set under rotations.mu once the run will make no further
+	// attempt; a RotateSecret for its version then begins a new run.
+	closing bool
+	done    chan struct{} // closed when the run has ended
 }
 
-func (rs *rotations) begin(arn, token string, cancel context.CancelFunc) bool {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	if rs.running[arn] != nil {
-		return false
+func (r *run) wake() {
+	select {
+	case r.poke <- struct{}{}:
+	default:
 	}
-	rs.running[arn] = &run{token: token, cancel: cancel}
-	rs.active.Add()
-	return true
 }
 
-func (rs *rotations) end(arn string) {
+// drain forgets pokes: the attempt about to begin answers them.
+func (r *run) drain() {
+	select {
+	case <-r.poke:
+	default:
+	}
+}
+
+// begin registers a run of version token and pokes the run in progress.
+// With join, a run in progress of the same version that will attempt again
+// is the run asked for: begin returns nil, and the poke makes it retry at
+// once. Otherwise begin returns the new run and the run it must wait for
+// (nil: none).
+func (rs *rotations) begin(arn, token string, join bool) (r, after *run) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	delete(rs.running, arn)
+	after = rs.latest[arn]
+	if after != nil {
+		after.wake()
+		if join && after.token == token && !after.closing {
+			return nil, nil
+		}
+	}
+	r = &run{token: token, poke: make(chan struct{}, 1), done: make(chan struct{})}
+	rs.latest[arn] = r
+	rs.active.Add()
+	return r, after
+}
+
+// giveUp is asked by a run whose attempts are spent: it ends unless it was
+// poked since its last attempt began (a RotateSecret asked for its version,
+// or the secret changed), in which case it attempts once more.
+func (rs *rotations) giveUp(r *run) bool {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	select {
+	case <-r.poke:
+		return false
+	default:
+		r.closing = true
+		return true
+	}
+}
+
+func (rs *rotations) end(arn string, r *run) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	r.closing = true
+	if rs.latest[arn] == r {
+		delete(rs.latest, arn)
+	}
+	close(r.done)
 	rs.active.Done()
 }
 
-func (rs *rotations) cancel(arn string) {
+// wake pokes the secret's run in progress, if any.
+func (rs *rotations) wake(arn string) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	if r := rs.running[arn]; r != nil {
-		r.cancel()
+	if r := rs.latest[arn]; r != nil {
+		r.wake()
 	}
 }
 
 func (rs *rotations) busy(arn string) bool {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	return rs.running[arn] != nil
+	return rs.latest[arn] != nil
 }
 
 // WaitRotations waits until no rotation is running, or ctx ends: tests call
@@ -135,7 +192,13 @@ func (s *Service) rotateSecret(ctx context.Context, in *rotateSecretInput) (*rot
 		return nil, awsjson.Errorf(http.StatusBadRequest, "AccessDeniedException",
 			"Secrets Manager cannot invoke the specified Lambda function. Ensure that the function policy grants access to the principal secretsmanager.amazonaws.com.")
 	}
-	if pending := stageHolder(d, secretstore.Pending); pending != "" && pending != stageHolder(d, secretstore.Current) && pending != in.ClientRequestToken {
+	testOnly := in.RotateImmediately != nil && !*in.RotateImmediately
+	// A rotation is incomplete while AWSPENDING is on a version other than
+	// the AWSCURRENT one. A RotateSecret naming that version resumes it; a
+	// configuration test cannot run until it is finished or its label
+	// removed.
+	if pending := stageHolder(d, secretstore.Pending); pending != "" && pending != stageHolder(d, secretstore.Current) &&
+		(pending != in.ClientRequestToken || testOnly) {
 		return nil, errInvalidRequest("A previous rotation isn't complete. That rotation will be reattempted.")
 	}
 	if stageHolder(d, secretstore.Current) == "" {
@@ -151,32 +214,60 @@ func (s *Service) rotateSecret(ctx context.Context, in *rotateSecretInput) (*rot
 	if err := r.store.ConfigureRotation(ctx, d.ARN, lambdaARN, rules, next); err != nil {
 		return nil, apiError(err)
 	}
+	if testOnly {
+		versionID, err := s.testConfiguration(ctx, r, d.ARN, in.ClientRequestToken, lambdaARN)
+		if versionID == "" {
+			return nil, err
+		}
+		return &rotateSecretOutput{ARN: d.ARN, Name: d.Name, VersionId: versionID}, err
+	}
 	versionID, err := r.store.StartRotation(ctx, d.ARN, in.ClientRequestToken)
 	if err != nil {
 		return nil, apiError(err)
 	}
-	out := &rotateSecretOutput{ARN: d.ARN, Name: d.Name, VersionId: versionID}
-	if in.RotateImmediately != nil && !*in.RotateImmediately {
-		return out, s.testConfiguration(ctx, r, d.ARN, versionID, lambdaARN)
-	}
 	s.launch(r, d.ARN, versionID, lambdaARN)
-	return out, nil
+	return &rotateSecretOutput{ARN: d.ARN, Name: d.Name, VersionId: versionID}, nil
 }
 
-// testConfiguration is RotateSecret with RotateImmediately=false: testSecret
-// alone, on the empty AWSPENDING version, whose label is removed afterwards
-// whatever the outcome.
-func (s *Service) testConfiguration(ctx context.Context, r *region, arn, versionID, lambdaARN string) error {
-	invokeErr := s.invoke(ctx, lambdaARN, "testSecret", arn, versionID, uuid.NewString())
-	_, err := r.store.UpdateSecretVersionStage(ctx, memstore.UpdateSecretVersionStageInput{
-		SecretID: arn, VersionStage: secretstore.Pending, RemoveFromVersionID: versionID})
+// testConfiguration is RotateSecret with RotateImmediately=false: "The test
+// creates an AWSPENDING version of the secret and then removes it". The
+// version (token, or a new UUID) holds a copy of the AWSCURRENT value, so
+// that the function's testSecret, which reads the AWSPENDING version of its
+// token as AWS's own functions do, tests the credential in use; an empty
+// version would fail every one of AWS's functions. Only testSecret runs,
+// and the label is removed whatever the outcome. The test counts as a run
+// of the secret's rotations, so that no scheduled rotation starts on its
+// version meanwhile. It returns the version, "" when none was made.
+func (s *Service) testConfiguration(ctx context.Context, r *region, arn, token, lambdaARN string) (string, error) {
+	if token == "" {
+		token = uuid.NewString()
+	}
+	run, after := s.rotations.begin(arn, token, false)
+	defer s.rotations.end(arn, run)
+	if after != nil {
+		select {
+		case <-after.done:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	versionID, err := r.store.StartConfigurationTest(ctx, arn, token)
 	if err != nil {
-		return apiError(err)
+		return "", apiError(err)
+	}
+	invokeErr := s.invoke(ctx, lambdaARN, "testSecret", arn, versionID, uuid.NewString())
+	d, err := r.store.DescribeSecret(context.WithoutCancel(ctx), memstore.DescribeSecretInput{SecretID: arn})
+	if err == nil && slices.Contains(d.VersionIDsToStages[versionID], secretstore.Pending) {
+		_, err = r.store.UpdateSecretVersionStage(context.WithoutCancel(ctx), memstore.UpdateSecretVersionStageInput{
+			SecretID: arn, VersionStage: secretstore.Pending, RemoveFromVersionID: versionID})
+	}
+	if err != nil {
+		return versionID, apiError(err)
 	}
 	if invokeErr != nil {
-		return errInvalidRequest("The rotation function failed the testSecret step of the rotation configuration test: %s", errorType(invokeErr))
+		return versionID, errInvalidRequest("The rotation function failed the testSecret step of the rotation configuration test: %s", errorType(invokeErr))
 	}
-	return nil
+	return versionID, nil
 }
 
 type cancelRotateSecretOutput struct {
@@ -195,7 +286,9 @@ func (s *Service) cancelRotateSecret(ctx context.Context, in *secretIDInput) (*c
 	if err != nil {
 		return nil, apiError(err)
 	}
-	s.rotations.cancel(d.ARN)
+	// The run in progress stops before its next step or retry; a step
+	// being invoked finishes, as a Lambda invocation does.
+	s.rotations.wake(d.ARN)
 	return &cancelRotateSecretOutput{ARN: d.ARN, Name: d.Name, VersionId: versionID}, nil
 }
 
@@ -210,31 +303,42 @@ func stageHolder(d memstore.DescribeSecretOutput, stage string) string {
 	return ""
 }
 
-// launch runs the rotation of version token in the background, unless one
-// is running for the secret already.
+// launch runs the rotation of version token in the background: at once, or
+// once the secret's rotation in progress has ended. A rotation of the same
+// version in progress is asked to attempt now instead.
 func (s *Service) launch(r *region, arn, token, lambdaARN string) {
-	ctx, cancel := context.WithCancel(s.ctx)
-	if !s.rotations.begin(arn, token, cancel) {
-		cancel()
+	run, after := s.rotations.begin(arn, token, true)
+	if run == nil {
 		return
 	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		defer s.rotations.end(arn)
-		defer cancel()
-		s.rotate(ctx, r, arn, token, lambdaARN)
+		defer s.rotations.end(arn, run)
+		if after != nil {
+			select {
+			case <-after.done:
+			case <-s.ctx.Done():
+				return
+			}
+		}
+		s.rotate(s.ctx, r, arn, run, lambdaARN)
 	}()
 }
 
-var errAbandoned = errors.New("the version is no longer AWSPENDING")
+var (
+	errAbandoned = errors.New("the version is no longer AWSPENDING")
+	errCancelled = errors.New("rotation was cancelled, or the secret deleted")
+)
 
 // rotate runs attempts until one succeeds, the version stops being pending,
-// or the retries are spent.
-func (s *Service) rotate(ctx context.Context, r *region, arn, token, lambdaARN string) {
+// rotation is cancelled, or the retries are spent.
+func (s *Service) rotate(ctx context.Context, r *region, arn string, run *run, lambdaARN string) {
+	token := run.token
 	log := s.log.With("secret", arn, "version", token)
 	backoff := s.opts.RetryBackoff
 	for attempt := 0; ; attempt++ {
+		run.drain()
 		err := s.attempt(ctx, r, arn, token, lambdaARN)
 		switch {
 		case err == nil:
@@ -246,56 +350,89 @@ func (s *Service) rotate(ctx context.Context, r *region, arn, token, lambdaARN s
 			s.cloudTrail(r.scope, RotationAbandoned, arn)
 			log.Info("rotation abandoned: the version is no longer AWSPENDING")
 			return
-		case ctx.Err() != nil:
+		case errors.Is(err, errCancelled), ctx.Err() != nil:
 			log.Info("rotation cancelled")
 			return
 		}
 		s.cloudTrail(r.scope, RotationFailed, arn)
 		if attempt >= s.opts.Retries {
+			if !s.rotations.giveUp(run) {
+				log.Info("rotation failed; asked again meanwhile, attempting once more", "attempt", attempt+1, "error", err)
+				continue
+			}
 			s.postpone(ctx, r, arn)
 			log.Warn("rotation failed; AWSPENDING stays until a later RotateSecret or the schedule retries it",
 				"attempts", attempt+1, "error", err)
 			return
 		}
 		log.Info("rotation failed; retrying", "attempt", attempt+1, "backoff", backoff, "error", err)
-		if s.opts.Clock.Sleep(ctx, backoff) != nil {
+		if s.pause(ctx, run, backoff) != nil {
 			return
 		}
 		backoff *= 2
 	}
 }
 
-// attempt runs the four steps once.
-func (s *Service) attempt(ctx context.Context, r *region, arn, token, lambdaARN string) error {
-	d, err := r.store.DescribeSecret(ctx, memstore.DescribeSecretInput{SecretID: arn})
-	if err != nil {
+// pause waits d on the clock before a retry, or until the run is poked.
+func (s *Service) pause(ctx context.Context, run *run, d time.Duration) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	slept := make(chan error, 1)
+	go func() { slept <- s.opts.Clock.Sleep(ctx, d) }()
+	select {
+	case err := <-slept:
 		return err
-	}
-	if !d.RotationEnabled {
-		return errAbandoned
-	}
-	stages := d.VersionIDsToStages[token]
-	if slices.Contains(stages, secretstore.Current) {
+	case <-run.poke:
 		return nil
 	}
-	if !slices.Contains(stages, secretstore.Pending) {
-		return errAbandoned
-	}
-	s.cloudTrail(r.scope, RotationStarted, arn)
+}
+
+// attempt runs the four steps once. Before each step it looks at the secret
+// again: the rotation stops when the version has lost AWSPENDING (the user
+// removed it), when rotation was cancelled or the secret deleted, and
+// succeeds when the version is AWSCURRENT already.
+func (s *Service) attempt(ctx context.Context, r *region, arn, token, lambdaARN string) error {
 	rotationToken := uuid.NewString()
-	for _, step := range steps {
+	for i, step := range steps {
+		done, err := s.stillPending(ctx, r, arn, token)
+		if err != nil || done {
+			return err
+		}
+		if i == 0 {
+			s.cloudTrail(r.scope, RotationStarted, arn)
+		}
 		if err := s.invoke(ctx, lambdaARN, step, arn, token, rotationToken); err != nil {
 			return fmt.Errorf("%s: %w", step, err)
 		}
 	}
-	d, err = r.store.DescribeSecret(ctx, memstore.DescribeSecretInput{SecretID: arn})
+	done, err := s.stillPending(ctx, r, arn, token)
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(d.VersionIDsToStages[token], secretstore.Current) {
+	if !done {
 		return errors.New("finishSecret returned without moving AWSCURRENT to the pending version")
 	}
 	return nil
+}
+
+// stillPending reports whether version token is AWSCURRENT already (done),
+// or why its rotation cannot go on ([errCancelled], [errAbandoned]).
+func (s *Service) stillPending(ctx context.Context, r *region, arn, token string) (done bool, err error) {
+	d, err := r.store.DescribeSecret(ctx, memstore.DescribeSecretInput{SecretID: arn})
+	switch {
+	case ctx.Err() != nil:
+		return false, ctx.Err()
+	case err != nil, d.DeletedDate != nil, !d.RotationEnabled:
+		return false, errCancelled
+	}
+	stages := d.VersionIDsToStages[token]
+	switch {
+	case slices.Contains(stages, secretstore.Current):
+		return true, nil
+	case !slices.Contains(stages, secretstore.Pending):
+		return false, errAbandoned
+	}
+	return false, nil
 }
 
 func (s *Service) invoke(ctx context.Context, lambdaARN, step, arn, token, rotationToken string) error {

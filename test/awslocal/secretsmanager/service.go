@@ -109,7 +109,7 @@ func New(opts Options) *Service {
 		opts.SchedulerTick = time.Minute
 	}
 	s := &Service{opts: opts, log: opts.Logger, stores: map[scope]*region{}}
-	s.rotations.running = map[string]*run{}
+	s.rotations.latest = map[string]*run{}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.runScheduler()

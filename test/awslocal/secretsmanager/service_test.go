@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -41,6 +42,11 @@ type functions struct {
 	engine *lifecycle.Engine
 	mu     sync.Mutex
 	events []events.SecretsManagerSecretRotationEvent
+	// failed, when set, receives each step that failed: tests wait on it
+	// instead of on time.
+	failed chan string
+	// before, when set, runs before each step: tests hold a step there.
+	before func(ev events.SecretsManagerSecretRotationEvent)
 }
 
 func (f *functions) Exists(_ context.Context, arn string) bool { return arn == lambdaARN }
@@ -52,8 +58,16 @@ func (f *functions) Invoke(ctx context.Context, arn string, payload []byte) ([]b
 	}
 	f.mu.Lock()
 	f.events = append(f.events, ev)
+	before, failed := f.before, f.failed
 	f.mu.Unlock()
-	return nil, f.engine.HandleRotationEvent(ctx, ev)
+	if before != nil {
+		before(ev)
+	}
+	err := f.engine.HandleRotationEvent(ctx, ev)
+	if err != nil && failed != nil {
+		failed <- ev.Step
+	}
+	return nil, err
 }
 
 func (f *functions) steps() []string {
@@ -254,11 +268,33 @@ func TestFailedRotationIsRetriedThenResumedWithTheSameToken(t *testing.T) {
 	}
 }
 
+// RotateImmediately=false: "The test creates an AWSPENDING version of the
+// secret and then removes it." testSecret alone runs, with the token of a
+// new version that is AWSPENDING and holds the AWSCURRENT value, so that a
+// function that reads the AWSPENDING version of its token (as AWS's own
+// functions do) tests the credential in use; then the label goes, and
+// nothing else changes.
 func TestRotateImmediatelyFalseRunsOnlyTestSecret(t *testing.T) {
 	e := start(t, secretsmanager.Options{})
-	e.create(t, "app/db")
-	before := e.stages(t, "app/db")
-	out, err := e.client.RotateSecret(context.Background(), &sm.RotateSecretInput{
+	ctx := context.Background()
+	arn := e.create(t, "app/db")
+	before := e.stages(t, arn)
+	var (
+		seenStages []string
+		seenValue  string
+		readErr    error
+	)
+	e.fns.before = func(ev events.SecretsManagerSecretRotationEvent) {
+		if d, err := e.client.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(arn)}); err == nil {
+			seenStages = d.VersionIdsToStages[ev.ClientRequestToken]
+		}
+		v, err := e.client.GetSecretValue(ctx, &sm.GetSecretValueInput{
+			SecretId: aws.String(arn), VersionId: aws.String(ev.ClientRequestToken), VersionStage: aws.String("AWSPENDING")})
+		if readErr = err; err == nil {
+			seenValue = aws.ToString(v.SecretString)
+		}
+	}
+	out, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{
 		SecretId: aws.String("app/db"), RotationLambdaARN: aws.String(lambdaARN), RotateImmediately: aws.Bool(false),
 		RotationRules: &types.RotationRulesType{ScheduleExpression: aws.String("rate(10 days)")},
 	})
@@ -269,9 +305,78 @@ func TestRotateImmediatelyFalseRunsOnlyTestSecret(t *testing.T) {
 	if got := e.fns.steps(); !slices.Equal(got, []string{"testSecret"}) {
 		t.Fatalf("want testSecret only, got %v", got)
 	}
-	after := e.stages(t, "app/db")
-	if len(after) != len(before) || after[*out.VersionId] != nil {
-		t.Fatalf("want the test version's AWSPENDING removed, got %v", after)
+	if ev := e.fns.events[0]; ev.ClientRequestToken != *out.VersionId || ev.RotationToken == "" {
+		t.Fatalf("want the token of the version RotateSecret returned, %s, got %+v", *out.VersionId, ev)
+	}
+	if !slices.Equal(seenStages, []string{"AWSPENDING"}) {
+		t.Fatalf("want the token's version AWSPENDING during testSecret, got %v", seenStages)
+	}
+	if readErr != nil || seenValue != current {
+		t.Fatalf("want the AWSPENDING version to hold the current value during testSecret, got an error (%v) or another value", readErr)
+	}
+	after := e.stages(t, arn)
+	if !maps.EqualFunc(before, after, slices.Equal) {
+		t.Fatalf("want the labels as before (the test version's AWSPENDING removed), got %v, before %v", after, before)
+	}
+	d, _ := e.client.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(arn)})
+	if !aws.ToBool(d.RotationEnabled) || d.LastRotatedDate != nil || d.NextRotationDate == nil {
+		t.Fatalf("want rotation enabled and scheduled but not recorded as done, got %+v", d)
+	}
+	if got := e.bus.names(); len(got) != 0 {
+		t.Fatalf("want no rotation events for a configuration test, got %v", got)
+	}
+}
+
+func TestRotateImmediatelyFalseReportsAFailedTest(t *testing.T) {
+	e := start(t, secretsmanager.Options{})
+	ctx := context.Background()
+	arn := e.create(t, "app/db")
+	before := e.stages(t, arn)
+	e.rot.Fail("test")
+	_, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{
+		SecretId: aws.String(arn), RotationLambdaARN: aws.String(lambdaARN), RotateImmediately: aws.Bool(false)})
+	var ir *types.InvalidRequestException
+	if !errors.As(err, &ir) || !strings.Contains(err.Error(), "testSecret") {
+		t.Fatalf("want InvalidRequestException naming testSecret, got %v", err)
+	}
+	if after := e.stages(t, arn); !maps.EqualFunc(before, after, slices.Equal) {
+		t.Fatalf("want the labels as before, got %v, before %v", after, before)
+	}
+	// Nothing is left pending: a rotation may start.
+	e.rot.Fail("")
+	out, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn)})
+	if err != nil {
+		t.Fatalf("want a rotation accepted after a failed configuration test, got %v", err)
+	}
+	e.wait(t)
+	if got := e.stages(t, arn)[*out.VersionId]; !slices.Contains(got, "AWSCURRENT") {
+		t.Fatalf("want the rotation finished, got %v", got)
+	}
+}
+
+// A configuration test cannot run while a rotation is incomplete, not even
+// with the pending version's token: it would take AWSPENDING off that
+// version.
+func TestRotateImmediatelyFalseRefusedDuringARotation(t *testing.T) {
+	e := start(t, secretsmanager.Options{Retries: -1})
+	ctx := context.Background()
+	arn := e.create(t, "app/db")
+	e.rot.Fail("set")
+	out, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), RotationLambdaARN: aws.String(lambdaARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.wait(t)
+	before := e.stages(t, arn)
+	for _, token := range []*string{nil, out.VersionId} {
+		_, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), RotateImmediately: aws.Bool(false), ClientRequestToken: token})
+		var ir *types.InvalidRequestException
+		if !errors.As(err, &ir) || !strings.Contains(err.Error(), "previous rotation isn't complete") {
+			t.Fatalf("token %v: want InvalidRequestException about the previous rotation, got %v", aws.ToString(token), err)
+		}
+	}
+	if after := e.stages(t, arn); !maps.EqualFunc(before, after, slices.Equal) {
+		t.Fatalf("want the labels unchanged, got %v, before %v", after, before)
 	}
 }
 
@@ -449,5 +554,56 @@ func BenchmarkGetSecretValue(b *testing.B) {
 		if _, err := c.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String("bench")}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The recovery AWS documents for a failed rotation: remove AWSPENDING from
+// the failed rotation's version, then RotateSecret. The new rotation runs at
+// once, even while the failed one waits for its next retry, and the secret
+// rotates normally afterwards.
+func TestRotateSecretAfterRecoveryFromAFailedRotation(t *testing.T) {
+	// An hour between retries: the failed rotation is still waiting for its
+	// retry when the recovery happens.
+	e := start(t, secretsmanager.Options{Retries: 3, RetryBackoff: time.Hour})
+	e.fns.failed = make(chan string, 16)
+	ctx := context.Background()
+	arn := e.create(t, "app/db")
+	e.rot.Fail("set")
+	failed, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("app/db"), RotationLambdaARN: aws.String(lambdaARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if step := <-e.fns.failed; step != "setSecret" {
+		t.Fatalf("want setSecret to fail, got %s", step)
+	}
+	e.rot.Fail("")
+	if _, err := e.client.UpdateSecretVersionStage(ctx, &sm.UpdateSecretVersionStageInput{
+		SecretId: aws.String(arn), VersionStage: aws.String("AWSPENDING"), RemoveFromVersionId: failed.VersionId,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn)})
+	if err != nil {
+		t.Fatalf("want RotateSecret accepted after AWSPENDING was removed, got %v", err)
+	}
+	e.wait(t)
+	stages := e.stages(t, arn)
+	if got := stages[*fresh.VersionId]; !slices.Contains(got, "AWSCURRENT") {
+		t.Fatalf("want the new rotation's version AWSCURRENT, got %v", stages)
+	}
+	if got := stages[*failed.VersionId]; got != nil {
+		t.Fatalf("want the failed rotation's version left without labels, got %v", got)
+	}
+	if got := strings.Count(strings.Join(e.bus.names(), ","), "RotationSucceeded"); got != 1 {
+		t.Fatalf("want one RotationSucceeded, got %v", e.bus.names())
+	}
+	// Nothing is stuck: the next rotation is accepted and runs.
+	next, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn)})
+	if err != nil {
+		t.Fatalf("want a later RotateSecret accepted, got %v", err)
+	}
+	e.wait(t)
+	if got := e.stages(t, arn)[*next.VersionId]; !slices.Contains(got, "AWSCURRENT") {
+		t.Fatalf("want the later rotation finished, got %v", got)
 	}
 }
