@@ -387,10 +387,10 @@ func (s *Service) pause(ctx context.Context, run *run, d time.Duration) error {
 	}
 }
 
-// attempt runs the four steps once. Before each step it looks at the secret
-// again: the rotation stops when the version has lost AWSPENDING (the user
-// removed it), when rotation was cancelled or the secret deleted, and
-// succeeds when the version is AWSCURRENT already.
+// attempt runs the four steps once. Before each step, and after a step
+// failed, it looks at the secret again: the rotation stops when the version
+// has lost AWSPENDING (the user removed it), when rotation was cancelled or
+// the secret deleted, and succeeds when the version is AWSCURRENT already.
 func (s *Service) attempt(ctx context.Context, r *region, arn, token, lambdaARN string) error {
 	rotationToken := uuid.NewString()
 	for i, step := range steps {
@@ -402,6 +402,13 @@ func (s *Service) attempt(ctx context.Context, r *region, arn, token, lambdaARN 
 			s.cloudTrail(r.scope, RotationStarted, arn)
 		}
 		if err := s.invoke(ctx, lambdaARN, step, arn, token, rotationToken); err != nil {
+			// A step fails when the secret changed under it (AWS's
+			// functions refuse a version that is not AWSPENDING, or a
+			// secret whose rotation is off): that is the change's outcome,
+			// not a failure to retry.
+			if done, why := s.stillPending(ctx, r, arn, token); why != nil || done {
+				return why
+			}
 			return fmt.Errorf("%s: %w", step, err)
 		}
 	}

@@ -607,3 +607,120 @@ func TestRotateSecretAfterRecoveryFromAFailedRotation(t *testing.T) {
 		t.Fatalf("want the later rotation finished, got %v", got)
 	}
 }
+
+// "That rotation will be reattempted": a RotateSecret naming the pending
+// version's token retries it at once, not when the failed run's wait for
+// its next retry ends.
+func TestRotateSecretWithThePendingTokenRetriesAtOnce(t *testing.T) {
+	e := start(t, secretsmanager.Options{Retries: 3, RetryBackoff: time.Hour})
+	e.fns.failed = make(chan string, 16)
+	ctx := context.Background()
+	arn := e.create(t, "app/db")
+	e.rot.Fail("set")
+	out, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), RotationLambdaARN: aws.String(lambdaARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-e.fns.failed
+	e.rot.Fail("")
+	if _, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), ClientRequestToken: out.VersionId}); err != nil {
+		t.Fatalf("want RotateSecret with the pending token accepted, got %v", err)
+	}
+	e.wait(t)
+	if got := e.stages(t, arn)[*out.VersionId]; !slices.Contains(got, "AWSCURRENT") {
+		t.Fatalf("want the pending version finished, got %v", got)
+	}
+}
+
+// A user who removes AWSPENDING while a step runs stops the rotation: no
+// later step runs on a version that is no longer pending, and AWSCURRENT
+// does not move to it.
+func TestPendingLabelRemovedDuringAStep(t *testing.T) {
+	e := start(t, secretsmanager.Options{Retries: 3, RetryBackoff: time.Hour})
+	ctx := context.Background()
+	arn := e.create(t, "app/db")
+	removeErr := make(chan error, 1)
+	e.fns.before = func(ev events.SecretsManagerSecretRotationEvent) {
+		if ev.Step == "setSecret" {
+			_, err := e.client.UpdateSecretVersionStage(ctx, &sm.UpdateSecretVersionStageInput{
+				SecretId: aws.String(arn), VersionStage: aws.String("AWSPENDING"), RemoveFromVersionId: aws.String(ev.ClientRequestToken)})
+			removeErr <- err
+		}
+	}
+	out, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), RotationLambdaARN: aws.String(lambdaARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-removeErr; err != nil {
+		t.Fatal(err)
+	}
+	e.wait(t)
+	for _, step := range e.fns.steps() {
+		if step == "testSecret" || step == "finishSecret" {
+			t.Fatalf("want no step after the label was removed, got %v", e.fns.steps())
+		}
+	}
+	if got := e.stages(t, arn)[*out.VersionId]; got != nil {
+		t.Fatalf("want the version left without labels, got %v", got)
+	}
+	if v, err := e.client.GetSecretValue(ctx, &sm.GetSecretValueInput{SecretId: aws.String(arn)}); err != nil || *v.SecretString != current {
+		t.Fatalf("want AWSCURRENT unchanged (%v)", err)
+	}
+	if names := e.bus.names(); !slices.Contains(names, "RotationAbandoned") || slices.Contains(names, "RotationSucceeded") {
+		t.Fatalf("want the rotation abandoned, got events %v", names)
+	}
+}
+
+// CancelRotateSecret while a step runs: the step finishes (a Lambda
+// invocation is not interrupted), no later step runs, the labels stay as
+// they are for the user to clean up, and the documented clean-up lets the
+// next rotation run.
+func TestCancelRotateSecretDuringAStep(t *testing.T) {
+	e := start(t, secretsmanager.Options{Retries: 3, RetryBackoff: time.Hour})
+	ctx := context.Background()
+	arn := e.create(t, "app/db")
+	var once sync.Once
+	cancelled := make(chan *sm.CancelRotateSecretOutput, 1)
+	e.fns.before = func(ev events.SecretsManagerSecretRotationEvent) {
+		if ev.Step == "setSecret" {
+			once.Do(func() {
+				c, err := e.client.CancelRotateSecret(ctx, &sm.CancelRotateSecretInput{SecretId: aws.String(arn)})
+				if err != nil {
+					c = nil
+				}
+				cancelled <- c
+			})
+		}
+	}
+	out, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), RotationLambdaARN: aws.String(lambdaARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := <-cancelled
+	if c == nil || aws.ToString(c.VersionId) != *out.VersionId {
+		t.Fatalf("want CancelRotateSecret to return the pending version %s, got %+v", *out.VersionId, c)
+	}
+	e.wait(t)
+	if got, want := e.fns.steps(), []string{"createSecret", "setSecret"}; !slices.Equal(got, want) {
+		t.Fatalf("want steps %v, got %v", want, got)
+	}
+	if got := e.stages(t, arn)[*out.VersionId]; !slices.Equal(got, []string{"AWSPENDING"}) {
+		t.Fatalf("want AWSPENDING left on the cancelled version, got %v", got)
+	}
+	if names := e.bus.names(); slices.Contains(names, "RotationFailed") || slices.Contains(names, "RotationSucceeded") {
+		t.Fatalf("want no outcome event for a cancelled rotation, got %v", names)
+	}
+	e.fns.before = nil
+	if _, err := e.client.UpdateSecretVersionStage(ctx, &sm.UpdateSecretVersionStageInput{
+		SecretId: aws.String(arn), VersionStage: aws.String("AWSPENDING"), RemoveFromVersionId: out.VersionId}); err != nil {
+		t.Fatal(err)
+	}
+	next, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn)})
+	if err != nil {
+		t.Fatalf("want RotateSecret accepted after the clean-up, got %v", err)
+	}
+	e.wait(t)
+	if got := e.stages(t, arn)[*next.VersionId]; !slices.Contains(got, "AWSCURRENT") {
+		t.Fatalf("want the next rotation finished, got %v", got)
+	}
+}
