@@ -198,13 +198,33 @@ func labels(ctx context.Context, st *memstore.Store, secretID string) (arn, name
 // each label, other than AWSPENDING and AWSPREVIOUS, that it attached to a
 // version.
 func (s *Service) write(ctx context.Context, r *region, secretID string, op func() error) error {
+	_, err := s.writeVersion(ctx, r, secretID, nil, op)
+	return err
+}
+
+// writeVersion is write for an operation that stores a value; versionID
+// returns, once op has run, the version it wrote (nil: no value). It reports whether the operation abandoned a
+// rotation in progress: "When you manually create a new version of a
+// secret, you send a message signalling the abandonment of the current
+// ongoing rotation in favor of the new secret version. As a result,
+// Secrets Manager removes the AWSPENDING label to allow future rotations
+// to succeed" (AWS Secrets Manager User Guide, RotationAbandoned). A new
+// version that became AWSCURRENT, of a secret with rotation on, while
+// AWSPENDING is on another version than AWSCURRENT, does that here.
+func (s *Service) writeVersion(ctx context.Context, r *region, secretID string, versionID func() string, op func() error) (abandoned bool, err error) {
 	r.writeMu.Lock()
 	_, _, before := labels(ctx, r.store, secretID)
-	err := op()
+	err = op()
 	arn, name, after := labels(ctx, r.store, secretID)
+	if err == nil && versionID != nil {
+		abandoned = s.abandonPending(ctx, r, arn, versionID(), before, after)
+		if abandoned {
+			arn, name, after = labels(ctx, r.store, secretID)
+		}
+	}
 	r.writeMu.Unlock()
 	if err != nil {
-		return apiError(err)
+		return false, apiError(err)
 	}
 	for _, l := range slices.Sorted(maps.Keys(after)) {
 		if l == secretstore.Pending || l == secretstore.Previous || before[l] == after[l] {
@@ -216,7 +236,34 @@ func (s *Service) write(ctx context.Context, r *region, secretID string, op func
 			Detail:    map[string]string{"name": name, "labelUpdated": l, "versionId": after[l]},
 		})
 	}
-	return nil
+	if abandoned {
+		// The run of the abandoned version, if one is in progress, notices
+		// and reports RotationAbandoned itself; otherwise it is reported here.
+		if s.rotations.busy(arn) {
+			s.rotations.wake(arn)
+		} else {
+			s.cloudTrail(r.scope, RotationAbandoned, arn)
+		}
+	}
+	return abandoned, nil
+}
+
+// abandonPending removes AWSPENDING from the version of a rotation in
+// progress when the manual version written became AWSCURRENT. The caller
+// holds r.writeMu.
+func (s *Service) abandonPending(ctx context.Context, r *region, arn, written string, before, after map[string]string) bool {
+	pending := after[secretstore.Pending]
+	if written == "" || after[secretstore.Current] != written || before[secretstore.Current] == written ||
+		pending == "" || pending == written || pending == after[secretstore.Current] {
+		return false
+	}
+	d, err := r.store.DescribeSecret(ctx, memstore.DescribeSecretInput{SecretID: arn})
+	if err != nil || !d.RotationEnabled {
+		return false
+	}
+	_, err = r.store.UpdateSecretVersionStage(ctx, memstore.UpdateSecretVersionStageInput{
+		SecretID: arn, VersionStage: secretstore.Pending, RemoveFromVersionID: pending})
+	return err == nil
 }
 
 func (s *Service) emit(sc scope, e Event) {

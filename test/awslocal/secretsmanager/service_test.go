@@ -724,3 +724,89 @@ func TestCancelRotateSecretDuringAStep(t *testing.T) {
 		t.Fatalf("want the next rotation finished, got %v", got)
 	}
 }
+
+// RotationAbandoned: "When you manually create a new version of a secret,
+// you send a message signalling the abandonment of the current ongoing
+// rotation in favor of the new secret version. As a result, Secrets Manager
+// removes the AWSPENDING label to allow future rotations to succeed."
+func TestManualVersionAbandonsTheRotation(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		write func(e *env, arn string) error
+	}{
+		{"PutSecretValue", func(e *env, arn string) error {
+			_, err := e.client.PutSecretValue(context.Background(), &sm.PutSecretValueInput{SecretId: aws.String(arn), SecretString: aws.String(`{"username":"app","password":"Set-By-Hand-1"}`)})
+			return err
+		}},
+		{"UpdateSecret", func(e *env, arn string) error {
+			_, err := e.client.UpdateSecret(context.Background(), &sm.UpdateSecretInput{SecretId: aws.String(arn), SecretString: aws.String(`{"username":"app","password":"Set-By-Hand-1"}`)})
+			return err
+		}},
+	} {
+		// A rotation whose retries are spent, and one waiting for its retry.
+		for _, waiting := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, run waiting %t", tt.name, waiting), func(t *testing.T) {
+				opts := secretsmanager.Options{Retries: -1}
+				if waiting {
+					opts = secretsmanager.Options{Retries: 3, RetryBackoff: time.Hour}
+				}
+				e := start(t, opts)
+				e.fns.failed = make(chan string, 16)
+				ctx := context.Background()
+				arn := e.create(t, "app/db")
+				e.rot.Fail("set")
+				failed, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), RotationLambdaARN: aws.String(lambdaARN)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				<-e.fns.failed
+				if !waiting {
+					e.wait(t)
+				}
+				if err := tt.write(e, arn); err != nil {
+					t.Fatal(err)
+				}
+				if got := e.stages(t, arn)[*failed.VersionId]; got != nil {
+					t.Fatalf("want AWSPENDING removed from the abandoned rotation's version, got %v", got)
+				}
+				e.wait(t)
+				if got := strings.Count(strings.Join(e.bus.names(), ","), "RotationAbandoned"); got != 1 {
+					t.Fatalf("want one RotationAbandoned, got %v", e.bus.names())
+				}
+				e.rot.Fail("")
+				next, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn)})
+				if err != nil {
+					t.Fatalf("want the next rotation accepted, got %v", err)
+				}
+				e.wait(t)
+				if got := e.stages(t, arn)[*next.VersionId]; !slices.Contains(got, "AWSCURRENT") {
+					t.Fatalf("want the next rotation finished, got %v", got)
+				}
+			})
+		}
+	}
+}
+
+// The rotation's own writes (PutSecretValue of the pending value with
+// AWSPENDING, by createSecret) and writes to a secret without rotation
+// abandon nothing.
+func TestOnlyManualCurrentVersionsAbandon(t *testing.T) {
+	e := start(t, secretsmanager.Options{})
+	ctx := context.Background()
+	arn := e.create(t, "app/db")
+	// No rotation configured: a pending version put by hand stays when a new
+	// current one is put.
+	if _, err := e.client.PutSecretValue(ctx, &sm.PutSecretValueInput{SecretId: aws.String(arn), ClientRequestToken: aws.String(strings.Repeat("p", 32)),
+		SecretString: aws.String("pending"), VersionStages: []string{"AWSPENDING"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.PutSecretValue(ctx, &sm.PutSecretValueInput{SecretId: aws.String(arn), SecretString: aws.String("new")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.stages(t, arn)[strings.Repeat("p", 32)]; !slices.Equal(got, []string{"AWSPENDING"}) {
+		t.Fatalf("want AWSPENDING kept on a secret without rotation, got %v", got)
+	}
+	if names := e.bus.names(); slices.Contains(names, "RotationAbandoned") {
+		t.Fatalf("want no RotationAbandoned, got %v", names)
+	}
+}
