@@ -7,6 +7,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -131,8 +133,10 @@ func TestCLISession(t *testing.T) {
 	var endpointLog, engineLog cliLog
 	debug := &slog.HandlerOptions{Level: slog.LevelDebug}
 	srv, err := awslocal.Start(awslocal.Options{
-		Logger:          slog.New(slog.NewTextHandler(&endpointLog, debug)),
-		RotationBackoff: 10 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&endpointLog, debug)),
+		// An hour between retries: the failed rotation of the recovery
+		// part is still waiting for its retry when the recovery happens.
+		RotationBackoff: time.Hour,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -157,8 +161,14 @@ func TestCLISession(t *testing.T) {
 	}
 	functionARN := srv.FunctionARN("rotor-cli")
 	srv.Lambda.Register(functionARN, lambda.Handler(engine.HandleRotationEvent))
+	failingARN := srv.FunctionARN("rotor-cli-failing")
+	srv.Lambda.Register(failingARN, lambda.Handler(func(context.Context, events.SecretsManagerSecretRotationEvent) error {
+		return errors.New("this rotation function always fails")
+	}))
 
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	// A bound for a hung session, not a timing assertion: the CLI starts a
+	// Python interpreter per call, slow on a loaded machine.
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "testdata/cli-session.sh")
 	cmd.WaitDelay = 5 * time.Second
@@ -173,6 +183,7 @@ func TestCLISession(t *testing.T) {
 		"AWS_MAX_ATTEMPTS=1",
 		"ENDPOINT=" + srv.URL,
 		"FUNCTION_ARN=" + functionARN,
+		"FAILING_FUNCTION_ARN=" + failingARN,
 		"SECRET_NAME=" + cliSecretName,
 		"INITIAL_VALUE=" + cliInitialValue,
 		"PENDING_VALUE=" + cliPendingValue,
@@ -368,6 +379,41 @@ func TestCLISession(t *testing.T) {
 	}
 	if got := d.Rotation.NextRotation.Sub(d.Rotation.LastRotated); got != 10*24*time.Hour {
 		t.Errorf("next rotation: want 240h after the last, got %v", got)
+	}
+
+	// The recovery: the failed rotation's version without a label, the next
+	// rotation finished; the configuration test's version holds the current
+	// value, without a label.
+	recoveryStages := map[string]string{}
+	recoveryVersions, err := store.ListSecretVersionIDs(ctx, memstore.ListSecretVersionIDsInput{SecretID: "cli/recovery", IncludeDeprecated: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range recoveryVersions.Versions {
+		recoveryStages[v.VersionID] = strings.Join(slices.Sorted(slices.Values(v.VersionStages)), ",")
+	}
+	fv, nv, ct := out.one(t, "recovery-failed-version"), out.one(t, "recovery-version"), out.one(t, "config-test-version")
+	if got, ok := recoveryStages[fv]; !ok || got != "" {
+		t.Errorf("recovery-failed-version %s: want a version without labels, got %q (present %t)", fv, got, ok)
+	}
+	// AWSPENDING, if the rotation left it on the AWSCURRENT version, went to
+	// the configuration test's version.
+	if seen := out.one(t, "recovery-stages"); !strings.HasPrefix(seen, "AWSCURRENT") {
+		t.Errorf("recovery-stages: want AWSCURRENT, got %q", seen)
+	}
+	if got := recoveryStages[nv]; got != "AWSCURRENT" {
+		t.Errorf("recovery-version %s: want AWSCURRENT, got %q", nv, got)
+	}
+	if got, ok := recoveryStages[ct]; !ok || got != "" || out.one(t, "config-test-stages") != "None" {
+		t.Errorf("config-test-version %s: want a version without labels, got %q (present %t)", ct, got, ok)
+	}
+	recoveryCurrent, err := store.GetSecretValue(ctx, memstore.GetSecretValueInput{SecretID: "cli/recovery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := store.GetSecretValue(ctx, memstore.GetSecretValueInput{SecretID: "cli/recovery", VersionID: ct}); err != nil ||
+		string(v.Value()) != string(recoveryCurrent.Value()) {
+		t.Errorf("config-test-version %s: want a copy of the current value, got another value or %v", ct, err)
 	}
 
 	randomPassword := out.one(t, "random-password")

@@ -4,7 +4,9 @@
 #
 # It stages a secret by hand, rotates it through the registered rotation
 # function, follows the rotation's events through EventBridge into SQS, uses
-# SQS and a custom event bus, and provokes one error. Every result is one
+# SQS and a custom event bus, provokes one error, then recovers a second
+# secret from a failed rotation as AWS documents it and runs a configuration
+# test (rotate-secret --no-rotate-immediately). Every result is one
 # "key: value" line on stdout, values as `--query ... --output text` prints
 # them, so that the test can check each against the endpoint's state. Keys
 # may repeat (version:). Anything else goes to stderr.
@@ -12,12 +14,13 @@
 # Environment (all required):
 #   ENDPOINT        the endpoint URL (http://127.0.0.1:port)
 #   FUNCTION_ARN    the rotation function registered on the endpoint
+#   FAILING_FUNCTION_ARN  a registered rotation function that always fails
 #   SECRET_NAME     the secret to create (the test looks it up)
 #   INITIAL_VALUE   its first value; PENDING_VALUE the one staged by hand
 #   MESSAGE_BODY    the body sent through the work queue
 # plus the usual AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION.
 set -euo pipefail
-: "${ENDPOINT:?}" "${FUNCTION_ARN:?}" "${SECRET_NAME:?}" "${INITIAL_VALUE:?}" "${PENDING_VALUE:?}" "${MESSAGE_BODY:?}"
+: "${ENDPOINT:?}" "${FUNCTION_ARN:?}" "${FAILING_FUNCTION_ARN:?}" "${SECRET_NAME:?}" "${INITIAL_VALUE:?}" "${PENDING_VALUE:?}" "${MESSAGE_BODY:?}"
 export LC_ALL=C
 
 aws() { command aws --endpoint-url "$ENDPOINT" --output text "$@"; }
@@ -206,3 +209,31 @@ err() { # err KEY COMMAND...: the exit code and the error code of a failing call
 }
 err error secretsmanager get-secret-value --secret-id cli/missing
 err queue-error sqs get-queue-url --queue-name missing
+
+# --- Recovery from a failed rotation, then a configuration test -------------
+
+# AWS's documented recovery: remove AWSPENDING from the failed rotation's
+# version, then rotate again. The failed rotation waits for its next retry
+# meanwhile (the test sets the endpoint's retry backoff to an hour).
+recovery=cli/recovery
+aws secretsmanager create-secret --name "$recovery" --secret-string "$INITIAL_VALUE" --query Name >/dev/null
+fv=$(aws secretsmanager rotate-secret --secret-id "$recovery" --rotation-lambda-arn "$FAILING_FUNCTION_ARN" --query VersionId)
+say recovery-failed-version "$fv"
+aws secretsmanager update-secret-version-stage --secret-id "$recovery" --version-stage AWSPENDING \
+	--remove-from-version-id "$fv" --query Name >/dev/null
+nv=$(aws secretsmanager rotate-secret --secret-id "$recovery" --rotation-lambda-arn "$FUNCTION_ARN" --query VersionId)
+say recovery-version "$nv"
+deadline=$((SECONDS + 10))
+while :; do
+	stages=$(aws secretsmanager describe-secret --secret-id "$recovery" --query "join(',',sort(VersionIdsToStages.\"$nv\"))")
+	[[ $stages == AWSCURRENT* ]] && break
+	((SECONDS < deadline)) || { echo "the rotation after the recovery did not finish in 10 s: $stages" >&2; exit 1; }
+	sleep 0.2
+done
+say recovery-stages "$stages"
+
+# The configuration test runs testSecret alone, on a version it labels
+# AWSPENDING and unlabels afterwards.
+ct=$(aws secretsmanager rotate-secret --secret-id "$recovery" --no-rotate-immediately --query VersionId)
+say config-test-version "$ct"
+say config-test-stages "$(aws secretsmanager describe-secret --secret-id "$recovery" --query "VersionIdsToStages.\"$ct\"")"
