@@ -810,3 +810,50 @@ func TestOnlyManualCurrentVersionsAbandon(t *testing.T) {
 		t.Fatalf("want no RotationAbandoned, got %v", names)
 	}
 }
+
+// After CancelRotateSecret, RotateSecret with the cancelled rotation's
+// token turns rotation on again and resumes that version, even while the
+// cancelled run was waiting for its retry.
+func TestRotateSecretResumesACancelledRotation(t *testing.T) {
+	e := start(t, secretsmanager.Options{Retries: 3, RetryBackoff: time.Hour})
+	e.fns.failed = make(chan string, 16)
+	ctx := context.Background()
+	arn := e.create(t, "app/db")
+	e.rot.Fail("set")
+	out, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), RotationLambdaARN: aws.String(lambdaARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-e.fns.failed
+	if _, err := e.client.CancelRotateSecret(ctx, &sm.CancelRotateSecretInput{SecretId: aws.String(arn)}); err != nil {
+		t.Fatal(err)
+	}
+	e.rot.Fail("")
+	if _, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), ClientRequestToken: out.VersionId}); err != nil {
+		t.Fatalf("want RotateSecret with the cancelled version's token accepted, got %v", err)
+	}
+	e.wait(t)
+	if got := e.stages(t, arn)[*out.VersionId]; !slices.Contains(got, "AWSCURRENT") {
+		t.Fatalf("want the cancelled version resumed and finished, got %v", got)
+	}
+}
+
+// DeleteSecret stops a rotation waiting for its retry.
+func TestDeleteSecretStopsTheRotation(t *testing.T) {
+	e := start(t, secretsmanager.Options{Retries: 3, RetryBackoff: time.Hour})
+	e.fns.failed = make(chan string, 16)
+	ctx := context.Background()
+	arn := e.create(t, "app/db")
+	e.rot.Fail("set")
+	if _, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), RotationLambdaARN: aws.String(lambdaARN)}); err != nil {
+		t.Fatal(err)
+	}
+	<-e.fns.failed
+	if _, err := e.client.DeleteSecret(ctx, &sm.DeleteSecretInput{SecretId: aws.String(arn), RecoveryWindowInDays: aws.Int64(7)}); err != nil {
+		t.Fatal(err)
+	}
+	e.wait(t)
+	if got := strings.Count(strings.Join(e.fns.steps(), ","), "createSecret"); got != 1 {
+		t.Fatalf("want no attempt after DeleteSecret, got steps %v", e.fns.steps())
+	}
+}
