@@ -127,18 +127,9 @@ func sameValue(a, b any) bool {
 // the function's access key to the ARN's account id, so that its calls to
 // the local endpoint act in its own account, as its role would.
 func (r *Registry) StartFunction(ctx context.Context, arn string, opts RIEOptions) (*RIE, error) {
-	ref, err := parseFunctionName(arn)
-	if err != nil || !ref.full || ref.qualifier != "" {
-		return nil, fmt.Errorf("lambda: %q is not an unqualified function ARN", arn)
-	}
-	if opts.FunctionName == "" {
-		opts.FunctionName = ref.name
-	}
-	if opts.Region == "" {
-		opts.Region = ref.region
-	}
-	if opts.AccessKeyID == "" {
-		opts.AccessKeyID = ref.account
+	opts, err := optionsFor(arn, opts)
+	if err != nil {
+		return nil, err
 	}
 	fn, err := StartRIE(ctx, opts)
 	if err != nil {
@@ -152,6 +143,25 @@ func (r *Registry) StartFunction(ctx context.Context, arn string, opts RIEOption
 		return nil, ErrRegistryClosed
 	}
 	return fn, nil
+}
+
+// optionsFor fills in the name, region and access key a function's ARN
+// implies, where opts leaves them empty.
+func optionsFor(arn string, opts RIEOptions) (RIEOptions, error) {
+	ref, err := parseFunctionName(arn)
+	if err != nil || !ref.full || ref.qualifier != "" {
+		return opts, fmt.Errorf("lambda: %q is not an unqualified function ARN", arn)
+	}
+	if opts.FunctionName == "" {
+		opts.FunctionName = ref.name
+	}
+	if opts.Region == "" {
+		opts.Region = ref.region
+	}
+	if opts.AccessKeyID == "" {
+		opts.AccessKeyID = ref.account
+	}
+	return opts, nil
 }
 
 // Lookup finds a function by any name Lambda's Invoke accepts: a name
