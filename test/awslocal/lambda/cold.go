@@ -21,9 +21,10 @@ import (
 // step itself.
 type Cold struct {
 	opts RIEOptions
-	// OnInvoke, when set, receives what each invocation cost; it is called
+	// OnInvoke, when set, receives each invocation's payload (the
+	// caller's own event) and what the invocation cost; it is called
 	// before Invoke returns.
-	OnInvoke func(ColdInvocation)
+	OnInvoke func(payload []byte, inv ColdInvocation)
 }
 
 var _ Function = (*Cold)(nil)
@@ -74,7 +75,7 @@ func (c *Cold) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		if err == nil && cpuErr != nil {
 			inv.Err = cpuErr
 		}
-		c.OnInvoke(inv)
+		c.OnInvoke(payload, inv)
 	}
 	return out, err
 }

@@ -13,7 +13,7 @@ func TestCold(t *testing.T) {
 		t.Fatal(err)
 	}
 	var seen []ColdInvocation
-	fn.OnInvoke = func(inv ColdInvocation) { seen = append(seen, inv) }
+	fn.OnInvoke = func(_ []byte, inv ColdInvocation) { seen = append(seen, inv) }
 	pids := map[int]bool{}
 	for i := range 2 {
 		out, err := fn.Invoke(t.Context(), []byte(`{"print":"ECHO_VAR"}`))
