@@ -86,7 +86,7 @@ func wire(ctx context.Context, logger *slog.Logger) (*lifecycle.Engine, *deactiv
 	if err != nil {
 		return nil, nil, err
 	}
-	rotator, err := postgres.New(postgres.Options{Strategy: strategy, RootCAs: env.RootCAs, LockIdleUser: lockIdle, GracePeriod: settings.GracePeriod})
+	rotator, err := postgres.New(postgres.Options{Strategy: strategy, Roots: env.Roots, LockIdleUser: lockIdle, GracePeriod: settings.GracePeriod})
 	if err != nil {
 		return nil, nil, fmt.Errorf("ROTATION_STRATEGY: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"os"
@@ -69,6 +70,33 @@ func (ca testCA) serverCert(t *testing.T, dnsName string) tls.Certificate {
 		t.Fatal(err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// intermediate returns a CA that ca issued.
+func (ca testCA) intermediate(t *testing.T) testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(3),
+		Subject:               pkix.Name{CommonName: "dbtls test intermediate CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testCA{cert: cert, certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), key: key}
 }
 
 // handshake runs one TLS handshake between client and server over loopback
@@ -156,12 +184,12 @@ func TestLoadRoots(t *testing.T) {
 	good := writeFile(t, "ca.pem", ca.certPEM)
 	empty := writeFile(t, "empty.pem", []byte("no certificate here\n"))
 
-	pool, err := LoadRoots(good)
+	roots, err := LoadRoots(good)
 	if err != nil {
 		t.Fatalf("want no error, got %v", err)
 	}
 	cert := ca.serverCert(t, "db.example.com")
-	if err := handshake(t, Config("db.example.com", pool), &tls.Config{Certificates: []tls.Certificate{cert}}); err != nil {
+	if err := handshake(t, roots.Config("db.example.com"), &tls.Config{Certificates: []tls.Certificate{cert}}); err != nil {
 		t.Errorf("want the loaded CA trusted, got %v", err)
 	}
 
@@ -180,5 +208,112 @@ func TestLoadRoots(t *testing.T) {
 				t.Errorf("want an error naming %q, got %v", tt.want, err)
 			}
 		})
+	}
+}
+
+// countSystem counts the verifications that consult the system roots.
+func countSystem(t *testing.T) *int {
+	t.Helper()
+	n := new(int)
+	orig := verifySystem
+	verifySystem = func(leaf *x509.Certificate, opts x509.VerifyOptions) error {
+		*n++
+		return orig(leaf, opts)
+	}
+	t.Cleanup(func() { verifySystem = orig })
+	return n
+}
+
+// TestRootsHandshake: a handshake through Roots.Config trusts what a pool
+// of the system roots and the CA files would, and consults the system
+// roots only for a chain that does not end at a CA file's certificate.
+func TestRootsHandshake(t *testing.T) {
+	ca, other := newCA(t), newCA(t)
+	roots, err := LoadRoots(writeFile(t, "ca.pem", ca.certPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		roots      *Roots
+		serverName string
+		cert       tls.Certificate
+		serverMax  uint16
+		wantErr    string
+		wantSystem int
+	}{
+		{name: "CA file's certificate, system roots untouched", roots: roots, serverName: "db.example.com", cert: ca.serverCert(t, "db.example.com")},
+		{name: "wrong host name", roots: roots, serverName: "other.example.com", cert: ca.serverCert(t, "db.example.com"), wantErr: "certificate is valid for db.example.com", wantSystem: 1},
+		{name: "unknown CA", roots: roots, serverName: "db.example.com", cert: other.serverCert(t, "db.example.com"), wantErr: "unknown authority", wantSystem: 1},
+		{name: "nil roots: the system roots", roots: nil, serverName: "db.example.com", cert: ca.serverCert(t, "db.example.com"), wantErr: "unknown authority"},
+		{name: "TLS 1.1 refused", roots: roots, serverName: "db.example.com", cert: ca.serverCert(t, "db.example.com"), serverMax: tls.VersionTLS11, wantErr: "protocol version"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			system := countSystem(t)
+			cfg := tt.roots.Config(tt.serverName)
+			if cfg.MinVersion != tls.VersionTLS12 {
+				t.Errorf("want MinVersion TLS 1.2, got %x", cfg.MinVersion)
+			}
+			err := handshake(t, cfg, &tls.Config{Certificates: []tls.Certificate{tt.cert}, MaxVersion: tt.serverMax, MinVersion: tls.VersionTLS10})
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("want a handshake, got %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("want an error with %q, got %v", tt.wantErr, err)
+			}
+			var cve *tls.CertificateVerificationError
+			if tt.wantErr != "" && tt.roots != nil && tt.serverMax == 0 && !errors.As(err, &cve) {
+				t.Errorf("want a *tls.CertificateVerificationError, as crypto/tls reports, got %T", err)
+			}
+			if *system != tt.wantSystem {
+				t.Errorf("want the system roots consulted %d times, got %d", tt.wantSystem, *system)
+			}
+		})
+	}
+}
+
+// TestRootsVerifyIntermediate: a chain through an intermediate the server
+// sends ends at the CA file's certificate.
+func TestRootsVerifyIntermediate(t *testing.T) {
+	root := newCA(t)
+	inter := root.intermediate(t)
+	roots, err := LoadRoots(writeFile(t, "ca.pem", root.certPEM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	system := countSystem(t)
+	leaf, err := x509.ParseCertificate(inter.serverCert(t, "db.example.com").Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := roots.Verify("db.example.com", []*x509.Certificate{leaf, inter.cert}); err != nil {
+		t.Errorf("want the chain through the intermediate trusted, got %v", err)
+	}
+	if err := roots.Verify("db.example.com", []*x509.Certificate{leaf}); err == nil {
+		t.Errorf("want the leaf alone (no intermediate sent) refused")
+	}
+	if *system != 1 {
+		t.Errorf("want the system roots consulted once (for the refused chain), got %d", *system)
+	}
+}
+
+// TestLoadRootsParsesLater: LoadRoots reads the files and checks they hold
+// PEM certificates; the certificates are parsed at the first verification,
+// which names a file none of whose certificates parses.
+func TestLoadRootsParsesLater(t *testing.T) {
+	ca := newCA(t)
+	garbage := writeFile(t, "garbage.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("not DER")}))
+	roots, err := LoadRoots(writeFile(t, "ca.pem", ca.certPEM), garbage)
+	if err != nil {
+		t.Fatalf("want the files read without parsing, got %v", err)
+	}
+	leaf, err := x509.ParseCertificate(ca.serverCert(t, "db.example.com").Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = roots.Verify("db.example.com", []*x509.Certificate{leaf})
+	if err == nil || !strings.Contains(err.Error(), garbage) {
+		t.Errorf("want an error naming %s, got %v", garbage, err)
 	}
 }

@@ -106,6 +106,11 @@ type Options struct {
 	Strategy Strategy
 	// RootCAs verifies server certificates; nil means the system roots.
 	RootCAs *x509.CertPool
+	// Roots, when set, verifies server certificates instead of RootCAs:
+	// the system roots and CA files, parsed only when a certificate is
+	// verified ([dbtls.LoadRoots]), which is what a function's cold step
+	// wants.
+	Roots *dbtls.Roots
 	// ConnectTimeout bounds each connection attempt; default 5s.
 	ConnectTimeout time.Duration
 	// LockTimeout and StatementTimeout bound the waits of each statement
@@ -138,6 +143,7 @@ type Options struct {
 type Rotator struct {
 	strategy Strategy
 	roots    *x509.CertPool
+	lazy     *dbtls.Roots
 	timeout  time.Duration
 	params   map[string]string // session settings of every connection
 	tracer   pgx.QueryTracer
@@ -153,6 +159,7 @@ func New(opts Options) (*Rotator, error) {
 	r := &Rotator{
 		strategy: opts.Strategy,
 		roots:    opts.RootCAs,
+		lazy:     opts.Roots,
 		timeout:  opts.ConnectTimeout,
 		tracer:   opts.Tracer,
 		lockIdle: opts.LockIdleUser,
@@ -504,7 +511,10 @@ func (r *Rotator) connConfig(s dbsecret.Secret, user, password string) (*pgx.Con
 	// No fallback: a TLS connection that fails does not become a plain one.
 	cfg.Fallbacks = nil
 	cfg.TLSConfig = nil
-	if s.SSL {
+	switch {
+	case s.SSL && r.lazy != nil:
+		cfg.TLSConfig = r.lazy.Config(s.Host)
+	case s.SSL:
 		cfg.TLSConfig = dbtls.Config(s.Host, r.roots)
 	}
 	cfg.Tracer = r.tracer

@@ -2,7 +2,6 @@ package function
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"os"
@@ -26,7 +25,9 @@ const CABundleFile = "rds-ca-bundle.pem"
 type Env struct {
 	Store   *awssm.Store
 	Config  lifecycle.Config
-	RootCAs *x509.CertPool
+	// Roots are the system roots and the CA bundle, parsed only when a
+	// database's certificate is verified.
+	Roots *dbtls.Roots
 	// AWS is the SDK configuration every client of the function is built
 	// from (the Secrets Manager store's, the EventBridge publisher's).
 	AWS aws.Config
@@ -55,7 +56,7 @@ func LoadEnv(ctx context.Context) (Env, error) {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 	})
-	return Env{Store: store, Config: cfg, RootCAs: roots, AWS: awsCfg}, nil
+	return Env{Store: store, Config: cfg, Roots: roots, AWS: awsCfg}, nil
 }
 
 // caFiles lists the extra CA files: ROTOR_CA_BUNDLE when set, else the

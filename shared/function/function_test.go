@@ -48,8 +48,7 @@ func TestCABundleBesideBootstrap(t *testing.T) {
 	inZip := selfSigned(t, filepath.Join(root, CABundleFile))
 	other := selfSigned(t, filepath.Join(t.TempDir(), "other.pem"))
 	trusts := func(env Env, cert *x509.Certificate) bool {
-		_, err := cert.Verify(x509.VerifyOptions{Roots: env.RootCAs})
-		return err == nil
+		return env.Roots.Verify("", []*x509.Certificate{cert}) == nil
 	}
 
 	t.Setenv("LAMBDA_TASK_ROOT", root)
