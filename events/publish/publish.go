@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -83,7 +84,10 @@ var nonRetryable = []string{
 }
 
 // busNamePattern is PutEventsRequestEntry.EventBusName's: a name or an ARN.
-var busNamePattern = regexp.MustCompile(`^(arn:aws[\w-]*:events:[a-z]{2}-[a-z]+-[\w-]+:[0-9]{12}:event-bus/)?[/.\-_A-Za-z0-9]+$`)
+// Compiled on first use: a function without events does not pay for it.
+var busNamePattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(arn:aws[\w-]*:events:[a-z]{2}-[a-z]+-[\w-]+:[0-9]{12}:event-bus/)?[/.\-_A-Za-z0-9]+$`)
+})
 
 // Options configures a [Publisher].
 type Options struct {
@@ -141,7 +145,7 @@ func New(api PutEventsAPI, opts Options) (*Publisher, error) {
 		return nil, &OptionError{Field: "api", Reason: "missing"}
 	case opts.BusName == "":
 		return nil, &OptionError{Field: "BusName", Reason: "missing"}
-	case len(opts.BusName) > 1600 || !busNamePattern.MatchString(opts.BusName):
+	case len(opts.BusName) > 1600 || !busNamePattern().MatchString(opts.BusName):
 		return nil, &OptionError{Field: "BusName", Reason: fmt.Sprintf("%q is not an event bus name or ARN", opts.BusName)}
 	case opts.MaxAttempts < 0:
 		return nil, &OptionError{Field: "MaxAttempts", Reason: fmt.Sprintf("%d is negative", opts.MaxAttempts)}

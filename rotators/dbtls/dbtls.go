@@ -175,4 +175,3 @@ func (r *Roots) Verify(serverName string, chain []*x509.Certificate) error {
 	}
 	return err
 }
-

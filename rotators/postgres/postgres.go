@@ -11,6 +11,7 @@ import (
 	"maps"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -566,8 +567,11 @@ func (r *Rotator) sqlError(step, what, host string, err error) error {
 }
 
 // verifierPattern is the only shape of text embedded in a statement as a
-// password literal: base64 never holds a quote or a backslash.
-var verifierPattern = regexp.MustCompile(`^SCRAM-SHA-256\$[0-9]+:[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}:[A-Za-z0-9+/]+={0,2}$`)
+// password literal: base64 never holds a quote or a backslash. Compiled on
+// first use: a cold step that sets no password does not pay for it.
+var verifierPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^SCRAM-SHA-256\$[0-9]+:[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}:[A-Za-z0-9+/]+={0,2}$`)
+})
 
 // scramVerifier computes the SCRAM-SHA-256 verifier PostgreSQL stores for
 // password, with a fresh random salt.
@@ -597,7 +601,7 @@ func scramVerifier(password string) (string, error) {
 }
 
 func checkVerifier(v string) error {
-	if !verifierPattern.MatchString(v) {
+	if !verifierPattern().MatchString(v) {
 		return errors.New("postgres: the SCRAM verifier has an unexpected shape")
 	}
 	return nil

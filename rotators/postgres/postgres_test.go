@@ -13,6 +13,7 @@ import (
 
 	"github.com/rotorhq/rotor/rotators"
 	"github.com/rotorhq/rotor/rotators/dbsecret"
+	"github.com/rotorhq/rotor/rotators/dbtls"
 	"github.com/rotorhq/rotor/rotators/postgres"
 	"github.com/rotorhq/rotor/rotators/rotatortest"
 	"github.com/rotorhq/rotor/test/pgserver"
@@ -299,7 +300,8 @@ func TestTLS(t *testing.T) {
 		name    string
 		server  *pgserver.Server
 		roots   func() *x509.CertPool
-		ssl     any // nil: absent
+		caFile  func() string // set: Options.Roots from this CA file
+		ssl     any           // nil: absent
 		wantErr string
 		wantTLS bool
 		wantSQL string // SQLSTATE of the failure
@@ -311,6 +313,9 @@ func TestTLS(t *testing.T) {
 		{name: "another server's CA", server: srv, roots: strict.RootCAs, wantErr: "certificate"},
 		{name: "certificate for another name", server: strict, roots: strict.RootCAs, wantErr: "certificate"},
 		{name: "ssl false against a TLS-only server", server: strict, roots: strict.RootCAs, ssl: false, wantSQL: "28000"},
+		{name: "Roots: the test CA's file", server: srv, roots: strict.RootCAs, caFile: func() string { return srv.CAFile }, wantTLS: true},
+		{name: "Roots: another server's CA file", server: srv, roots: srv.RootCAs, caFile: func() string { return strict.CAFile }, wantErr: "certificate"},
+		{name: "Roots: certificate for another name", server: strict, roots: strict.RootCAs, caFile: func() string { return strict.CAFile }, wantErr: "certificate"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -322,7 +327,15 @@ func TestTLS(t *testing.T) {
 				m["ssl"] = tt.ssl
 			}
 			tracer := &tlsRecorder{}
-			r, err := postgres.New(postgres.Options{Strategy: postgres.SingleUser, RootCAs: tt.roots(), Tracer: tracer})
+			var err error
+			opts := postgres.Options{Strategy: postgres.SingleUser, RootCAs: tt.roots(), Tracer: tracer}
+			if tt.caFile != nil {
+				// Roots wins over RootCAs, which each such case sets wrong.
+				if opts.Roots, err = dbtls.LoadRoots(tt.caFile()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r, err := postgres.New(opts)
 			if err != nil {
 				t.Fatal(err)
 			}

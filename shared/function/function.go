@@ -23,8 +23,8 @@ const CABundleFile = "rds-ca-bundle.pem"
 
 // Env is what a function reads from its environment.
 type Env struct {
-	Store   *awssm.Store
-	Config  lifecycle.Config
+	Store  *awssm.Store
+	Config lifecycle.Config
 	// Roots are the system roots and the CA bundle, parsed only when a
 	// database's certificate is verified.
 	Roots *dbtls.Roots
