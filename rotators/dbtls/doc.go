@@ -9,7 +9,9 @@
 // be downloaded on the build machine, which has no internet access, and a
 // function must not fetch it at run time either: each function ships the
 // bundle as a file beside its bootstrap binary, and the function's main
-// passes that file to [LoadRoots]. See "Using SSL/TLS to encrypt a connection
+// passes that file to [LoadRoots], whose [Roots] parse it, and the system
+// roots, only when a certificate is verified (a cold step that does not
+// connect parses nothing). See "Using SSL/TLS to encrypt a connection
 // to a DB instance":
 // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.SSL.html
 package dbtls

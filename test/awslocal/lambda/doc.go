@@ -1,6 +1,6 @@
 // Package lambda is the Lambda part of rotor's local AWS endpoint: a
 // [Registry] from function ARN to something that runs, the Lambda Invoke
-// REST API over it ([Registry.Routes]), and two kinds of function:
+// REST API over it ([Registry.Routes]), and three kinds of function:
 //
 //   - [RIE]: a real Lambda bootstrap (a functions/<name> binary built with
 //     -tags lambda.norpc) under AWS's Lambda Runtime Interface Emulator,
@@ -8,10 +8,13 @@
 //     installed by [EnsureRIE]. The binary is the one `make build` ships, so
 //     a rotation run locally exercises the same main, configuration and
 //     runtime loop as in AWS.
+//   - [Cold]: the same, with a new aws-lambda-rie and bootstrap process for
+//     every invocation (a cold start each time), reporting the function
+//     process's CPU time and the invocation's wall time, for benchmarks.
 //   - [Handler]: an aws-lambda-go handler called in process, for unit tests
 //     that need a function but not a process.
 //
-// Both report what the function itself reported (a returned error, a
+// All report what the function itself reported (a returned error, a
 // panic, a crash, a timeout) as a [*FunctionError], the errorType and
 // errorMessage Lambda puts in a response with X-Amz-Function-Error:
 // Unhandled. Any other error means the function could not be run at all.
