@@ -85,8 +85,9 @@ func (c *Cold) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 // invocations, waits for the next one. It is read from the scheduler's
 // per-thread run time (/proc/<pid>/task/<tid>/schedstat, in nanoseconds;
 // /proc/<pid>/stat counts in clock ticks of 10 ms, too coarse for a step),
-// summed over the process's threads (the Go runtime does not end its
-// threads, so none is missed).
+// summed over the process's live threads (the Go runtime ends a thread
+// only when a goroutine exits locked to it, which a function does not do,
+// so none is missed).
 func (r *RIE) FunctionCPU() (time.Duration, error) {
 	children := childProcesses(r.cmd.Process.Pid)
 	if len(children) != 1 {
