@@ -242,10 +242,31 @@ func (inv *invocation) create(ctx context.Context) (string, error) {
 	err = inv.store.PutPending(ctx, secretstore.PendingValue{
 		SecretID: inv.req.SecretID, VersionID: inv.req.Token, Value: resp.Pending, RotationToken: inv.req.RotationToken,
 	})
+	if errors.Is(err, secretstore.ErrVersionExists) {
+		return inv.createdByDuplicate(ctx, err)
+	}
 	if err != nil {
 		return inv.fail("store pending", err)
 	}
 	return outcomeDone, nil
+}
+
+// createdByDuplicate handles a PutSecretValue refused with ResourceExists:
+// the token's version holds another value. Secrets Manager delivers a step
+// twice at times, and a createSecret whose answer was lost is retried:
+// another invocation of this step stored its pending value between our
+// read and our write. Its value is as good as ours (Create changed nothing
+// in the target), so the step's work is done: reported as skipped, not as
+// a failed rotation. Only when the version still has no value is the
+// refusal an error.
+func (inv *invocation) createdByDuplicate(ctx context.Context, putErr error) (string, error) {
+	stored, err := inv.value(ctx, inv.req.Token)
+	if err != nil {
+		return inv.fail("store pending", putErr)
+	}
+	inv.log.Info("another invocation of createSecret stored the pending value first; keeping it")
+	inv.fingerprintOf(stored)
+	return outcomeSkipped, nil
 }
 
 // pair reads the current and the pending value. When only the pending read
@@ -308,10 +329,20 @@ func (inv *invocation) test(ctx context.Context) (string, error) {
 	return outcomeDone, nil
 }
 
+// finish moves AWSCURRENT to the pending version. A version with no value
+// is never promoted: that would leave the secret with no current value,
+// and every consumer with nothing to log in with (a finishSecret sent
+// without the steps before it, or after createSecret failed).
 func (inv *invocation) finish(ctx context.Context) (string, error) {
 	currentID, err := inv.currentVersion()
 	if err != nil {
 		return inv.fail("check", err)
+	}
+	switch _, err := inv.value(ctx, inv.req.Token); {
+	case errors.Is(err, secretstore.ErrVersionNotFound):
+		return inv.fail("read pending", fmt.Errorf("%w: %w", ErrNoPendingValue, err))
+	case err != nil:
+		return inv.fail("read pending", err)
 	}
 	err = inv.store.MoveStage(ctx, secretstore.StageMove{
 		SecretID: inv.req.SecretID, Stage: secretstore.Current, ToVersion: inv.req.Token, FromVersion: currentID,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/rotorhq/rotor/events"
 	"github.com/rotorhq/rotor/rotators"
 	"github.com/rotorhq/rotor/shared/lifecycle"
 	"github.com/rotorhq/rotor/shared/password"
@@ -203,6 +204,9 @@ func TestRefusedStepsChangeNothing(t *testing.T) {
 		{name: "set before create", want: lifecycle.ErrNoPendingValue, prepare: func(t *testing.T, f *fixture) lifecycle.Request {
 			return lifecycle.Request{SecretID: f.arn, Token: f.start(t), Step: lifecycle.SetSecret}
 		}},
+		{name: "finish before create", want: lifecycle.ErrNoPendingValue, prepare: func(t *testing.T, f *fixture) lifecycle.Request {
+			return lifecycle.Request{SecretID: f.arn, Token: f.start(t), Step: lifecycle.FinishSecret}
+		}},
 		{name: "unknown step", field: "Step", prepare: func(t *testing.T, f *fixture) lifecycle.Request {
 			return lifecycle.Request{SecretID: f.arn, Token: f.start(t), Step: "deleteSecret"}
 		}},
@@ -363,7 +367,7 @@ func TestStoreCallsPerStep(t *testing.T) {
 		lifecycle.CreateSecret: {"store DescribeSecret": 1, "store GetSecretValue": 2, "store PutSecretValue": 1},
 		lifecycle.SetSecret:    {"store DescribeSecret": 1, "store GetSecretValue": 2},
 		lifecycle.TestSecret:   {"store DescribeSecret": 1, "store GetSecretValue": 2},
-		lifecycle.FinishSecret: {"store DescribeSecret": 1, "store UpdateSecretVersionStage": 1},
+		lifecycle.FinishSecret: {"store DescribeSecret": 1, "store GetSecretValue": 1, "store UpdateSecretVersionStage": 1},
 	}
 	for _, step := range lifecycle.Steps {
 		f.inj.Reset()
@@ -491,5 +495,60 @@ func TestConfigurationTest(t *testing.T) {
 	f.rot.test = func(rotators.TestRequest) error { return errors.New("cannot log in") }
 	if err := f.run(lifecycle.TestSecret, token); err == nil {
 		t.Fatal("want the configuration test to fail when the rotator's test fails, got nil")
+	}
+}
+
+// racingStore lets another createSecret store its pending value just
+// before the engine's PutSecretValue, as when Secrets Manager delivers the
+// step twice and the other delivery wins.
+type racingStore struct {
+	lifecycle.Store
+	other []byte
+}
+
+func (r *racingStore) PutPending(ctx context.Context, p secretstore.PendingValue) error {
+	if r.other != nil {
+		first := p
+		first.Value, r.other = r.other, nil
+		if err := r.Store.PutPending(ctx, first); err != nil {
+			return err
+		}
+	}
+	return r.Store.PutPending(ctx, p)
+}
+
+// TestDuplicateCreateSecret: a createSecret whose PutSecretValue is refused
+// (ResourceExists) because a duplicate delivery stored its value under the
+// same token first has nothing left to do: it succeeds, keeps the stored
+// value, and reports skipped, not a failed rotation.
+func TestDuplicateCreateSecret(t *testing.T) {
+	f := newFixture(t, nil)
+	other := `{"username":"app","password":"other-Delivery-Value-2"}`
+	race := &racingStore{Store: f.store, other: []byte(other)}
+	eng, err := lifecycle.New(race, f.rot, f.config, loggerTo(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &notifier{}
+	eng = eng.WithEvents(n, nil)
+	token := f.start(t)
+	if err := eng.Run(f.ctx, lifecycle.Request{SecretID: f.arn, Token: token, Step: lifecycle.CreateSecret}); err != nil {
+		t.Fatalf("want the duplicate createSecret to succeed, got %v", err)
+	}
+	if v, err := f.store.Value(f.ctx, f.arn, token); err != nil || string(v) != other {
+		t.Fatalf("want the first delivery's value kept, got %d bytes, %v", len(v), err)
+	}
+	evs := n.events(t)
+	if len(evs) != 1 || evs[0].DetailType != events.RotationStarted || evs[0].Detail.Outcome != events.OutcomeSkipped {
+		t.Fatalf("want one Rotation Started with outcome skipped, got %+v", evs)
+	}
+	if strings.Contains(f.logs.String(), "other-Delivery-Value-2") {
+		t.Fatal("want no secret value in the log")
+	}
+	// The rest of the rotation goes on from the stored value.
+	for _, step := range lifecycle.Steps[1:] {
+		if err := f.run(step, token); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
 	}
 }
