@@ -35,6 +35,75 @@ type Rotator interface {
 	// Test logs in with the pending credential and checks that it can do what
 	// the current one can. Test changes nothing.
 	Test(ctx context.Context, req TestRequest) (TestResponse, error)
+
+	// TestConfiguration checks that a rotation of the current secret could
+	// run, without running one: the check of RotateSecret with
+	// RotateImmediately=false, where Secrets Manager runs testSecret alone
+	// and there is no new credential to test. It validates the current
+	// secret (and the master secret it names, if the strategy needs one),
+	// logs in with the current credential and, where the strategy acts
+	// through another principal (the master user of alternating users),
+	// checks that this principal logs in and may do what Set will do.
+	//
+	// Contract: TestConfiguration changes nothing in the target system,
+	// may be called any number of times, and returns an error that says
+	// what is wrong (an [*InputError] naming the field for a secret it
+	// cannot act on) and never a secret value.
+	TestConfiguration(ctx context.Context, req ConfigTestRequest) (ConfigTestResponse, error)
+}
+
+// ConfigTestRequest asks to check the rotation configuration of a secret.
+type ConfigTestRequest struct {
+	SecretID string
+	// Current is the AWSCURRENT value.
+	Current []byte
+	Secrets SecretReader
+	Log     *slog.Logger // as in [CreateRequest]
+}
+
+// ConfigTestResponse is empty; it exists so that fields can be added.
+type ConfigTestResponse struct{}
+
+// Undoer is implemented by strategies whose Set leaves something in the
+// target system that must be undone when a rotation is abandoned before
+// finishSecret: the operator's rollback that drops the pending version
+// (DESIGN.md, "The rotation workflow": before finishSecret, rollback is
+// "drop the pending version"). A rotator that is not an Undoer has nothing
+// to undo: its pending credential simply stays unused.
+//
+// Contract:
+//
+//   - Undo is idempotent and safe to resume after a crash at any point: it
+//     may be called again after it succeeded, and for a pending secret
+//     that Set never acted on; both change nothing.
+//   - Afterwards the current credential logs in (with a single user, Set
+//     changed the current user's password: Undo puts the current one back)
+//     and the pending credential does not: it will be stored in no live
+//     version, so nobody is to use it.
+//   - Undo never revokes the current principal.
+//   - A secret it cannot act on is an [*InputError] naming the field; no
+//     error names a value.
+type Undoer interface {
+	Undo(ctx context.Context, req UndoRequest) (UndoResponse, error)
+}
+
+// UndoRequest asks to undo what Set did for a pending secret that will not
+// become current.
+type UndoRequest struct {
+	SecretID string
+	// Current is the AWSCURRENT value, which stays current.
+	Current []byte
+	// Pending is the value of the version being dropped.
+	Pending []byte
+	Secrets SecretReader
+	Log     *slog.Logger // as in [CreateRequest]
+}
+
+// UndoResponse says what Undo did.
+type UndoResponse struct {
+	// Undone is true when this call changed the target; false when there
+	// was nothing to undo (Set never ran, or a repeated call).
+	Undone bool
 }
 
 // Info describes a rotator.

@@ -27,7 +27,7 @@ func (f *Fake) Info() rotators.Info {
 	return rotators.Info{Type: "fake", Strategy: "single-user", PasswordChars: password.Printable}
 }
 
-// Fail makes the step ("create", "set" or "test") fail from now on; ""
+// Fail makes the step ("create", "set", "test" or "config") fail from now on; ""
 // makes every step succeed again.
 func (f *Fake) Fail(step string) {
 	f.mu.Lock()
@@ -74,4 +74,9 @@ func (f *Fake) Set(context.Context, rotators.SetRequest) (rotators.SetResponse, 
 // Test implements rotators.Rotator.
 func (f *Fake) Test(context.Context, rotators.TestRequest) (rotators.TestResponse, error) {
 	return rotators.TestResponse{}, f.record("test")
+}
+
+// TestConfiguration implements rotators.Rotator; it records "config".
+func (f *Fake) TestConfiguration(context.Context, rotators.ConfigTestRequest) (rotators.ConfigTestResponse, error) {
+	return rotators.ConfigTestResponse{}, f.record("config")
 }

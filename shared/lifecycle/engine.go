@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -154,6 +155,12 @@ func (inv *invocation) run(ctx context.Context) (string, error) {
 		return inv.fail("check", ErrUnknownVersion)
 	}
 	if desc.HasStage(inv.req.Token, secretstore.Current) {
+		if inv.req.Step == TestSecret {
+			// No rotation tests the version that is current already:
+			// this is a configuration test with AWSPENDING attached to
+			// the current version (see configTest).
+			return inv.configTest(ctx, "the token's version is AWSCURRENT")
+		}
 		// A finished rotation: AWS may leave AWSPENDING on it too. The
 		// version it replaced is AWSPREVIOUS now.
 		inv.previous, _ = desc.VersionWithStage(secretstore.Previous)
@@ -305,26 +312,67 @@ func (inv *invocation) set(ctx context.Context) (string, error) {
 	return outcomeDone, nil
 }
 
-// test runs the rotator's test of the pending value. A pending version with
-// no value is the configuration test of RotateSecret with
-// RotateImmediately=false: AWS attaches AWSPENDING to an empty version, runs
-// testSecret alone and removes the label. The current credential is tested
-// then, which shows that the function reaches the store and the target.
+// test runs the rotator's test of the pending value, or the configuration
+// test when the pending version is not a rotation's (see configTest).
 func (inv *invocation) test(ctx context.Context) (string, error) {
 	current, pending, phase, err := inv.pair(ctx)
-	if errors.Is(err, ErrNoPendingValue) && current != nil {
-		inv.log.Info("pending version has no value: testing the current credential (rotation configuration test); no event is published")
-		pending, err = current, nil
-		inv.noEvent = true
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrNoPendingValue) && current != nil:
+		return inv.configTestOf(ctx, current, "the pending version has no value")
+	case err != nil:
 		return inv.fail(phase, err)
+	case bytes.Equal(pending, current):
+		return inv.configTestOf(ctx, current, "the pending value is the current value")
 	}
 	_, err = inv.rotator.Test(ctx, rotators.TestRequest{
 		SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: inv.reader(), Log: inv.log,
 	})
 	if err != nil {
 		return inv.fail("rotator test", err)
+	}
+	return outcomeDone, nil
+}
+
+// configTest runs the rotator's configuration test: RotateSecret with
+// RotateImmediately=false makes Secrets Manager run testSecret alone, to
+// check the rotation configuration before the first rotation. AWS
+// documents only that "the test creates an AWSPENDING version of the
+// secret and then removes it"; what that version holds is not documented,
+// so the engine recognises every shape it may take (see README, "The
+// configuration test"):
+//
+//   - a new AWSPENDING version holding a copy of the current value (the
+//     local endpoint's reading, and moto's): no rotation's pending value
+//     equals the current one, since createSecret makes a new password;
+//   - a new AWSPENDING version with no value: no rotation reaches
+//     testSecret before createSecret stored its value;
+//   - AWSPENDING attached to the AWSCURRENT version itself: no rotation
+//     tests a version that is current already.
+//
+// The current credential is not handed to Test as if it were pending
+// (with alternating users that names the wrong user); the rotator checks
+// the configuration instead. Nothing is written, the labels are left to
+// the service, and no rotation event is published: it is not a rotation.
+func (inv *invocation) configTest(ctx context.Context, why string) (string, error) {
+	currentID, err := inv.currentVersion()
+	if err != nil {
+		return inv.fail("check", err)
+	}
+	current, err := inv.value(ctx, currentID)
+	if err != nil {
+		return inv.fail("read current", err)
+	}
+	return inv.configTestOf(ctx, current, why)
+}
+
+func (inv *invocation) configTestOf(ctx context.Context, current []byte, why string) (string, error) {
+	inv.noEvent = true
+	inv.log.Info("rotation configuration test: " + why + "; testing the configuration, changing nothing; no event is published")
+	_, err := inv.rotator.TestConfiguration(ctx, rotators.ConfigTestRequest{
+		SecretID: inv.req.SecretID, Current: current, Secrets: inv.reader(), Log: inv.log,
+	})
+	if err != nil {
+		return inv.fail("rotator configuration test", err)
 	}
 	return outcomeDone, nil
 }

@@ -28,7 +28,16 @@ type fakeRotator struct {
 	create func(rotators.CreateRequest) (rotators.CreateResponse, error)
 	set    func(rotators.SetRequest) error
 	test   func(rotators.TestRequest) error
+	config func(rotators.ConfigTestRequest) error
 	calls  []string
+}
+
+func (f *fakeRotator) TestConfiguration(_ context.Context, r rotators.ConfigTestRequest) (rotators.ConfigTestResponse, error) {
+	f.calls = append(f.calls, "config")
+	if f.config != nil {
+		return rotators.ConfigTestResponse{}, f.config(r)
+	}
+	return rotators.ConfigTestResponse{}, nil
 }
 
 func (f *fakeRotator) Info() rotators.Info { return f.info }
@@ -264,12 +273,18 @@ func TestFinishedRotationSucceedsAtOnce(t *testing.T) {
 		if err := f.run(step, token); err != nil {
 			t.Errorf("%s: want nil for a finished rotation, got %v", step, err)
 		}
-		if got := f.inj.Counts(); !reflect.DeepEqual(got, map[string]int{"store DescribeSecret": 1}) {
-			t.Errorf("%s: want one DescribeSecret only, got %v", step, got)
+		want := map[string]int{"store DescribeSecret": 1}
+		if step == lifecycle.TestSecret {
+			// testSecret on the AWSCURRENT version is a configuration
+			// test: it reads the current value and changes nothing.
+			want["store GetSecretValue"] = 1
+		}
+		if got := f.inj.Counts(); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: want calls %v, got %v", step, want, got)
 		}
 	}
-	if len(f.rot.calls) != 0 {
-		t.Errorf("want no rotator call, got %v", f.rot.calls)
+	if want := []string{"config"}; !reflect.DeepEqual(f.rot.calls, want) {
+		t.Errorf("want rotator calls %v (the configuration test of testSecret), got %v", want, f.rot.calls)
 	}
 	if !reflect.DeepEqual(before, f.store.Snapshot()) {
 		t.Errorf("want the store unchanged")
@@ -474,27 +489,71 @@ func slicesHave(s []string, v string) bool {
 	return false
 }
 
-// TestConfigurationTest: testSecret on an AWSPENDING version with no value
-// is what RotateSecret with RotateImmediately=false runs; the rotator tests
-// the current credential, and nothing changes.
+// TestConfigurationTest: RotateSecret with RotateImmediately=false runs
+// testSecret alone on a version AWS does not document the value of. Every
+// shape it may take is recognised as the configuration test: the rotator's
+// TestConfiguration gets the current value, Test is not called, nothing
+// changes, no event; and a failing configuration fails the step.
 func TestConfigurationTest(t *testing.T) {
-	f := newFixture(t, nil)
-	var got rotators.TestRequest
-	f.rot.test = func(r rotators.TestRequest) error { got = r; return nil }
-	token := f.start(t)
-	before := f.store.Snapshot()
-	if err := f.run(lifecycle.TestSecret, token); err != nil {
-		t.Fatalf("want the configuration test to pass, got %v", err)
+	cases := []struct {
+		name  string
+		token func(t *testing.T, f *fixture) string
+	}{
+		{"pending version holding a copy of the current value", func(t *testing.T, f *fixture) string {
+			token := f.start(t)
+			v := currentValue
+			if _, err := f.store.PutSecretValue(f.ctx, memstore.PutSecretValueInput{
+				SecretID: f.arn, ClientRequestToken: token, SecretString: &v, VersionStages: []string{secretstore.Pending},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return token
+		}},
+		{"pending version with no value", func(t *testing.T, f *fixture) string { return f.start(t) }},
+		{"AWSPENDING on the current version", func(t *testing.T, f *fixture) string {
+			if err := f.store.SetRotationEnabled(f.ctx, f.arn, true); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.store.MoveStage(f.ctx, secretstore.StageMove{SecretID: f.arn, Stage: secretstore.Pending, ToVersion: f.first}); err != nil {
+				t.Fatal(err)
+			}
+			return f.first
+		}},
 	}
-	if string(got.Pending) != currentValue || string(got.Current) != currentValue {
-		t.Fatalf("want the current value tested as both current and pending, got current %d bytes, pending %d bytes", len(got.Current), len(got.Pending))
-	}
-	if after := f.store.Snapshot(); !reflect.DeepEqual(before, after) {
-		t.Fatal("want the configuration test to change nothing, got a changed store")
-	}
-	f.rot.test = func(rotators.TestRequest) error { return errors.New("cannot log in") }
-	if err := f.run(lifecycle.TestSecret, token); err == nil {
-		t.Fatal("want the configuration test to fail when the rotator's test fails, got nil")
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			n := f.withEvents(t, nil)
+			var got rotators.ConfigTestRequest
+			f.rot.config = func(r rotators.ConfigTestRequest) error { got = r; return nil }
+			token := c.token(t, f)
+			before := f.store.Snapshot()
+			if err := f.run(lifecycle.TestSecret, token); err != nil {
+				t.Fatalf("want the configuration test to pass, got %v", err)
+			}
+			if string(got.Current) != currentValue || got.Secrets == nil || got.Log == nil {
+				t.Fatalf("want the current value, a reader and a log handed to TestConfiguration, got %d bytes", len(got.Current))
+			}
+			if want := []string{"config"}; !reflect.DeepEqual(f.rot.calls, want) {
+				t.Fatalf("want rotator calls %v, got %v", want, f.rot.calls)
+			}
+			if after := f.store.Snapshot(); !reflect.DeepEqual(before, after) {
+				t.Fatal("want the configuration test to change nothing, got a changed store")
+			}
+			if evs := n.events(t); len(evs) != 0 {
+				t.Fatalf("want no event for a configuration test, got %+v", evs)
+			}
+			f.rot.config = func(rotators.ConfigTestRequest) error {
+				return &rotators.InputError{Secret: "master", Field: "password", Reason: "does not log in"}
+			}
+			err := f.run(lifecycle.TestSecret, token)
+			if err == nil || !strings.Contains(err.Error(), `"password"`) {
+				t.Fatalf("want the failing configuration test to fail the step naming the field, got %v", err)
+			}
+			if after := f.store.Snapshot(); !reflect.DeepEqual(before, after) {
+				t.Fatal("want a failed configuration test to change nothing, got a changed store")
+			}
+		})
 	}
 }
 

@@ -176,7 +176,7 @@ func (inv *invocation) classify(err error) events.ErrorClass {
 		return events.ErrorState
 	case "describe", "read current", "read pending", "store pending", "move AWSCURRENT":
 		return events.ErrorStore
-	case "rotator create", "rotator set", "rotator test":
+	case "rotator create", "rotator set", "rotator test", "rotator configuration test":
 		return events.ErrorTarget
 	case "generate password":
 		if inv.cfg.PasswordSource == PasswordFromStore && !errors.Is(err, errPasswordChars) {

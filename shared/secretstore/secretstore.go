@@ -96,7 +96,9 @@ type PendingValue struct {
 // StageMove moves a staging label to a version (UpdateSecretVersionStage).
 // FromVersion names the version that carries the label now; it is required
 // when the label is on another version, and ignored when it is already on
-// ToVersion. Moving AWSCURRENT makes its former version AWSPREVIOUS.
+// ToVersion. Moving AWSCURRENT makes its former version AWSPREVIOUS. With
+// no ToVersion, the label is removed from FromVersion (any label but
+// AWSCURRENT: a secret always keeps a current version).
 type StageMove struct {
 	SecretID    string
 	Stage       string

@@ -155,12 +155,15 @@ func (s *Store) PutPending(ctx context.Context, p secretstore.PendingValue) erro
 }
 
 // MoveStage moves the label to m.ToVersion (UpdateSecretVersionStage),
-// with RemoveFromVersionId = m.FromVersion when that is another version.
+// with RemoveFromVersionId = m.FromVersion when that is another version;
+// with no ToVersion, it removes the label from m.FromVersion.
 func (s *Store) MoveStage(ctx context.Context, m secretstore.StageMove) error {
 	in := &secretsmanager.UpdateSecretVersionStageInput{
-		SecretId:        aws.String(m.SecretID),
-		VersionStage:    aws.String(m.Stage),
-		MoveToVersionId: aws.String(m.ToVersion),
+		SecretId:     aws.String(m.SecretID),
+		VersionStage: aws.String(m.Stage),
+	}
+	if m.ToVersion != "" {
+		in.MoveToVersionId = aws.String(m.ToVersion)
 	}
 	if m.FromVersion != "" && m.FromVersion != m.ToVersion {
 		in.RemoveFromVersionId = aws.String(m.FromVersion)

@@ -73,7 +73,7 @@ func (s *Store) PutPending(ctx context.Context, p secretstore.PendingValue) erro
 
 // MoveStage moves the label to m.ToVersion (UpdateSecretVersionStage),
 // naming m.FromVersion as the version to take it from when it is another
-// one.
+// one; with no ToVersion, it removes the label from m.FromVersion.
 func (s *Store) MoveStage(ctx context.Context, m secretstore.StageMove) error {
 	in := UpdateSecretVersionStageInput{SecretID: m.SecretID, VersionStage: m.Stage, MoveToVersionID: m.ToVersion}
 	if m.FromVersion != "" && m.FromVersion != m.ToVersion {
