@@ -44,6 +44,12 @@ type Harness struct {
 	// cannot use what the current one uses breaks the application at
 	// finishSecret.
 	CanUse func(ctx context.Context, secret []byte) error
+
+	// The suite runs the configuration test ([rotators.Rotator]'s
+	// TestConfiguration) before and after the first rotation; when the
+	// rotator is a [rotators.Undoer], it first rotates up to Set, undoes
+	// that rotation and checks the Undoer contract.
+	//
 	// Deactivator, optional, is the rotator's [rotators.Deactivator]. When
 	// set, the suite deactivates the previous credential after each
 	// rotation (as the deactivation gate does once AWSCURRENT has moved)
@@ -91,7 +97,10 @@ func (s *suite) run() {
 		t.Fatalf("harness: want the current secret to log in before the run, got %v", err)
 	}
 
+	s.configTest("before any rotation", s.h.Current)
+	s.undo(s.h.Current)
 	first := s.rotate("rotation 1", s.h.Current)
+	s.configTest("after rotation 1", first)
 	s.deactivate("rotation 1", first, s.h.Current)
 	// The second rotation starts from the first one's pending secret, as
 	// after finishSecret; with alternating users it goes back to the first
@@ -99,6 +108,74 @@ func (s *suite) run() {
 	// log in again.
 	second := s.rotate("rotation 2", first)
 	s.deactivate("rotation 2", second, first)
+}
+
+// configTest checks the TestConfiguration contract: it passes for a
+// secret whose credential logs in, twice, and changes nothing.
+func (s *suite) configTest(name string, current []byte) {
+	s.t.Helper()
+	name += ": TestConfiguration"
+	before := s.state(name)
+	req := rotators.ConfigTestRequest{SecretID: s.h.SecretID, Current: current, Secrets: s.h.Secrets}
+	for range 2 {
+		_, err := s.h.Rotator.TestConfiguration(s.ctx, req)
+		s.noError(name, err)
+	}
+	s.sameState(name, before)
+	if err := s.h.CanLogin(s.ctx, current); err != nil {
+		s.t.Fatalf("%s: want the current secret to keep working, got %v", name, s.scrub(err))
+	}
+}
+
+// undo checks the Undoer contract, when the rotator is one: a pending
+// secret dropped after Set stops working, the current one works, a second
+// Undo changes nothing, and an Undo of a pending secret that Set never
+// acted on changes nothing either. The rotation that follows must work
+// from the current secret as if nothing had happened.
+func (s *suite) undo(current []byte) {
+	t := s.t
+	t.Helper()
+	u, ok := s.h.Rotator.(rotators.Undoer)
+	if !ok {
+		return
+	}
+	const name = "dropped rotation: Undo"
+	create := rotators.CreateRequest{SecretID: s.h.SecretID, Current: current, Password: s.newPassword(), Secrets: s.h.Secrets}
+	resp, err := s.h.Rotator.Create(s.ctx, create)
+	s.noError(name+": Create", err)
+	pending := resp.Pending
+	undo := rotators.UndoRequest{SecretID: s.h.SecretID, Current: current, Pending: pending, Secrets: s.h.Secrets}
+
+	before := s.state(name + " before Set")
+	got, err := u.Undo(s.ctx, undo)
+	s.noError(name+" before Set", err)
+	if got.Undone {
+		t.Errorf("%s before Set: want Undone false (nothing to undo), got true", name)
+	}
+	s.sameState(name+" before Set", before)
+
+	_, err = s.h.Rotator.Set(s.ctx, rotators.SetRequest{SecretID: s.h.SecretID, Current: current, Pending: pending, Secrets: s.h.Secrets})
+	s.noError(name+": Set", err)
+	got, err = u.Undo(s.ctx, undo)
+	s.noError(name, err)
+	if !got.Undone {
+		t.Errorf("%s after Set: want Undone true, got false", name)
+	}
+	if err := s.h.CanLogin(s.ctx, current); err != nil {
+		t.Fatalf("%s: want the current secret to log in, got %v", name, s.scrub(err))
+	}
+	if err := s.h.CanLogin(s.ctx, pending); err == nil {
+		t.Errorf("%s: want the dropped pending secret not to log in, got a login", name)
+	} else {
+		s.checkError(name+": login with the dropped secret", err)
+	}
+	after := s.state(name)
+	got, err = u.Undo(s.ctx, undo)
+	s.noError(name+" again", err)
+	if got.Undone {
+		t.Errorf("%s again: want Undone false, got true", name)
+	}
+	s.sameState(name+" again", after)
 }
 
 // deactivate checks the Deactivator contract once current has become
