@@ -111,8 +111,11 @@ func TestStoreAgainstMoto(t *testing.T) {
 	}
 	// finishSecret removes AWSPENDING; the version is then an ordinary
 	// one, and another value under its id is refused.
-	if _, err := sm.UpdateSecretVersionStage(ctx, &secretsmanager.UpdateSecretVersionStageInput{SecretId: aws.String(name), VersionStage: aws.String(secretstore.Pending), RemoveFromVersionId: aws.String(v2)}); err != nil {
-		t.Fatalf("UpdateSecretVersionStage: %v", err)
+	if err := s.MoveStage(ctx, secretstore.StageMove{SecretID: name, Stage: secretstore.Pending, FromVersion: v2}); err != nil {
+		t.Fatalf("MoveStage removing AWSPENDING: %v", err)
+	}
+	if d, err = s.Describe(ctx, name); err != nil || d.HasStage(v2, secretstore.Pending) || !d.HasStage(v2, secretstore.Current) {
+		t.Fatalf("after removing AWSPENDING: want v2 AWSCURRENT only, got %v (%v)", d.Versions, err)
 	}
 	err = s.PutPending(ctx, secretstore.PendingValue{SecretID: name, VersionID: v2, Value: []byte("other-value-81a")})
 	var exists *types.ResourceExistsException
@@ -280,6 +283,9 @@ func TestRequests(t *testing.T) {
 		{"MoveStage without a FromVersion", func(ctx context.Context, s *awssm.Store) error {
 			return s.MoveStage(ctx, secretstore.StageMove{SecretID: "x", Stage: "AWSPENDING", ToVersion: "v2"})
 		}, request{"UpdateSecretVersionStage", map[string]any{"SecretId": "x", "VersionStage": "AWSPENDING", "MoveToVersionId": "v2"}}},
+		{"MoveStage without a ToVersion removes the label", func(ctx context.Context, s *awssm.Store) error {
+			return s.MoveStage(ctx, secretstore.StageMove{SecretID: "x", Stage: "AWSPENDING", FromVersion: "v2"})
+		}, request{"UpdateSecretVersionStage", map[string]any{"SecretId": "x", "VersionStage": "AWSPENDING", "RemoveFromVersionId": "v2"}}},
 		{"RandomPassword", func(ctx context.Context, s *awssm.Store) error {
 			_, err := s.RandomPassword(ctx, secretstore.PasswordSpec{Length: 20, ExcludeCharacters: "ab", RequireEachIncludedType: true})
 			return err
