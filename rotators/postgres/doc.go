@@ -61,6 +61,14 @@
 // member of pg_read_all_stats; it sees nothing of replicas, nor the clients
 // behind a proxy or pooler.
 //
+// # Configuration test and undo
+//
+// [Rotator.TestConfiguration] is the check of RotateSecret with
+// RotateImmediately=false: reads only (see configtest.go). [Rotator.Undo]
+// undoes Set when an operator drops a pending version before finishSecret:
+// a single user gets its current password back; with alternating users the
+// pending user, whose new password no live version holds, is locked.
+//
 // # Passwords never travel in plain text
 //
 // ALTER ROLE and CREATE ROLE cannot take bind parameters, so a password in

@@ -11,10 +11,24 @@
 //     rotation is disabled, a token that is not one of its versions, and a
 //     version that is neither AWSCURRENT nor AWSPENDING;
 //   - a token whose version is already AWSCURRENT is a finished rotation:
-//     every step succeeds at once;
+//     every step succeeds at once, but testSecret, which is then the
+//     configuration test (below);
 //   - createSecret stores the pending value under the token only when the
-//     version has none yet, so a retried step does not change it;
-//   - finishSecret moves AWSCURRENT, which is a no-op the second time.
+//     version has none yet, so a retried step does not change it; a
+//     duplicate delivery whose PutSecretValue loses the race
+//     (ResourceExists) keeps the value the other one stored and succeeds;
+//   - finishSecret moves AWSCURRENT, which is a no-op the second time, and
+//     never to a version with no value.
+//
+// RotateSecret with RotateImmediately=false runs testSecret alone: the
+// engine recognises it (a pending value equal to the current one, a
+// pending version with no value, or a token that is AWSCURRENT) and runs
+// the rotator's configuration test, which changes nothing.
+//
+// [Engine.Rollback] is the operator's rollback, per phase: before
+// finishSecret it drops the pending version (after the rotator's
+// [rotators.Undoer], if it is one), after it moves AWSCURRENT back; it
+// leaves no AWSPENDING behind, so the next rotation can start.
 //
 // Each step is idempotent, so Secrets Manager may retry or repeat it after a
 // crash anywhere. Secret values never reach a log line or an error: every
@@ -34,7 +48,7 @@
 // versions (previousVersionId is the version AWSCURRENT held before the
 // rotation) and carry the pending value's fingerprint where the step read
 // that value anyway; no value is read for an event. The configuration test
-// of RotateImmediately=false (testSecret on an empty pending version) is no
-// rotation and is logged only. A publish that fails is logged and never
+// of RotateImmediately=false is no rotation and is logged only. A rollback
+// publishes Rotation Rolled Back. A publish that fails is logged and never
 // fails the step; it is bounded by [PublishTimeout].
 package lifecycle

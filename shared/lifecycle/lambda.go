@@ -29,7 +29,10 @@ const RollbackAction = "rollback"
 // RollbackEvent is the payload with which an operator asks the function to
 // roll back (aws lambda invoke --payload):
 //
-//	{"Action": "rollback", "SecretId": "<arn or name>", "FromVersionId": "<AWSCURRENT's version>"}
+//	{"Action": "rollback", "SecretId": "<arn or name>", "FromVersionId": "<version>"}
+//
+// FromVersionId is AWSCURRENT's version to move AWSCURRENT back after
+// finishSecret, or AWSPENDING's to drop a rotation before it ([Engine.Rollback]).
 type RollbackEvent struct {
 	Action        string `json:"Action"`
 	SecretID      string `json:"SecretId"`
