@@ -54,6 +54,10 @@ type Engine struct {
 
 	notifier Notifier              // nil: events off
 	fp       *events.Fingerprinter // nil: events without fingerprints
+
+	// What a warm container keeps between steps (cache.go).
+	versions *valueCache // secret versions by ARN and id
+	secrets  *valueCache // AWSCURRENT of other secrets, by id
 }
 
 // New builds an engine. It checks the configuration against what the
@@ -73,7 +77,8 @@ func New(store Store, rotator rotators.Rotator, cfg Config, logger *slog.Logger)
 	}
 	return &Engine{
 		store: store, rotator: rotator, info: info, cfg: cfg, logger: logger, now: time.Now,
-		allowed: allowed,
+		allowed:  allowed,
+		versions: newValueCache(), secrets: newValueCache(),
 		// Exclude everything the target does not take, not only what the
 		// configuration names.
 		exclude: password.Without(password.Printable+password.Space, allowed),
@@ -205,26 +210,18 @@ func (inv *invocation) currentVersion() (string, error) {
 	return id, nil
 }
 
-// value reads a version and registers it with the scrubber before anything
-// else can see it.
-func (inv *invocation) value(ctx context.Context, versionID string) ([]byte, error) {
-	v, err := inv.store.Value(ctx, inv.req.SecretID, versionID)
-	if err != nil {
-		return nil, err
-	}
-	inv.scrub.AddSecretJSON(v)
-	return v, nil
-}
-
+// create derives and stores the pending value. It does not ask the store
+// whether the version has a value already: PutSecretValue under the token
+// is idempotent, and refuses another value (see createdByDuplicate), so a
+// repeated createSecret costs a Create, which changes nothing, instead of
+// every createSecret costing a read. A version this engine stored already
+// is known without asking.
 func (inv *invocation) create(ctx context.Context) (string, error) {
-	switch pending, err := inv.value(ctx, inv.req.Token); {
-	case err == nil:
+	if pending, ok := inv.cachedValue(inv.req.Token); ok {
 		inv.log.Info("pending version already has a value; nothing to do")
 		_, _ = inv.currentVersion() // for the event only
 		inv.fingerprintOf(pending)
 		return outcomeSkipped, nil
-	case !errors.Is(err, secretstore.ErrVersionNotFound):
-		return inv.fail("read pending", err)
 	}
 	currentID, err := inv.currentVersion()
 	if err != nil {
@@ -238,8 +235,10 @@ func (inv *invocation) create(ctx context.Context) (string, error) {
 	if err != nil {
 		return inv.fail("generate password", err)
 	}
-	resp, err := inv.rotator.Create(ctx, rotators.CreateRequest{
-		SecretID: inv.req.SecretID, Current: current, Password: pw, Secrets: inv.reader(), Log: inv.log,
+	resp, err := withSecrets(inv, func(secrets rotators.SecretReader) (rotators.CreateResponse, error) {
+		return inv.rotator.Create(ctx, rotators.CreateRequest{
+			SecretID: inv.req.SecretID, Current: current, Password: pw, Secrets: secrets, Log: inv.log,
+		})
 	})
 	if err != nil {
 		return inv.fail("rotator create", err)
@@ -255,6 +254,7 @@ func (inv *invocation) create(ctx context.Context) (string, error) {
 	if err != nil {
 		return inv.fail("store pending", err)
 	}
+	inv.remember(inv.req.Token, resp.Pending)
 	return outcomeDone, nil
 }
 
@@ -302,9 +302,11 @@ func (inv *invocation) set(ctx context.Context) (string, error) {
 	if err != nil {
 		return inv.fail(phase, err)
 	}
-	_, err = inv.rotator.Set(ctx, rotators.SetRequest{
-		SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: inv.reader(), Log: inv.log,
-		LastRotated: inv.desc.LastRotated,
+	_, err = withSecrets(inv, func(secrets rotators.SecretReader) (rotators.SetResponse, error) {
+		return inv.rotator.Set(ctx, rotators.SetRequest{
+			SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: secrets, Log: inv.log,
+			LastRotated: inv.desc.LastRotated,
+		})
 	})
 	if err != nil {
 		return inv.fail("rotator set", err)
@@ -324,8 +326,10 @@ func (inv *invocation) test(ctx context.Context) (string, error) {
 	case bytes.Equal(pending, current):
 		return inv.configTestOf(ctx, current, "the pending value is the current value")
 	}
-	_, err = inv.rotator.Test(ctx, rotators.TestRequest{
-		SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: inv.reader(), Log: inv.log,
+	_, err = withSecrets(inv, func(secrets rotators.SecretReader) (rotators.TestResponse, error) {
+		return inv.rotator.Test(ctx, rotators.TestRequest{
+			SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: secrets, Log: inv.log,
+		})
 	})
 	if err != nil {
 		return inv.fail("rotator test", err)
@@ -368,8 +372,10 @@ func (inv *invocation) configTest(ctx context.Context, why string) (string, erro
 func (inv *invocation) configTestOf(ctx context.Context, current []byte, why string) (string, error) {
 	inv.noEvent = true
 	inv.log.Info("rotation configuration test: " + why + "; testing the configuration, changing nothing; no event is published")
-	_, err := inv.rotator.TestConfiguration(ctx, rotators.ConfigTestRequest{
-		SecretID: inv.req.SecretID, Current: current, Secrets: inv.reader(), Log: inv.log,
+	_, err := withSecrets(inv, func(secrets rotators.SecretReader) (rotators.ConfigTestResponse, error) {
+		return inv.rotator.TestConfiguration(ctx, rotators.ConfigTestRequest{
+			SecretID: inv.req.SecretID, Current: current, Secrets: secrets, Log: inv.log,
+		})
 	})
 	if err != nil {
 		return inv.fail("rotator configuration test", err)
@@ -431,25 +437,4 @@ func (inv *invocation) newPassword(ctx context.Context) (string, error) {
 		return "", errPasswordChars
 	}
 	return pw, nil
-}
-
-// reader lets a rotator read other secrets (the master secret) through the
-// store, with their values registered for scrubbing.
-func (inv *invocation) reader() rotators.SecretReader { return secretReader{inv.store, inv.scrub} }
-
-type secretReader struct {
-	store Store
-	scrub *redact.Scrubber
-}
-
-func (r secretReader) CurrentValue(ctx context.Context, secretID string) ([]byte, error) {
-	v, err := r.store.CurrentValue(ctx, secretID)
-	if errors.Is(err, secretstore.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %w", rotators.ErrSecretNotFound, err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	r.scrub.AddSecretJSON(v)
-	return v, nil
 }

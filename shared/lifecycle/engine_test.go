@@ -273,12 +273,9 @@ func TestFinishedRotationSucceedsAtOnce(t *testing.T) {
 		if err := f.run(step, token); err != nil {
 			t.Errorf("%s: want nil for a finished rotation, got %v", step, err)
 		}
+		// testSecret on the AWSCURRENT version is a configuration test:
+		// it needs the current value, which this engine has kept.
 		want := map[string]int{"store DescribeSecret": 1}
-		if step == lifecycle.TestSecret {
-			// testSecret on the AWSCURRENT version is a configuration
-			// test: it reads the current value and changes nothing.
-			want["store GetSecretValue"] = 1
-		}
 		if got := f.inj.Counts(); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: want calls %v, got %v", step, want, got)
 		}
@@ -375,23 +372,89 @@ func TestCreatePassesRotationTokenAndUsesStorePasswords(t *testing.T) {
 	}
 }
 
+// TestStoreCallsPerStep counts the store calls of each step, each in a
+// cold container (an engine of its own) and all four in one warm one,
+// where the versions read or written by one step serve the next.
 func TestStoreCallsPerStep(t *testing.T) {
-	f := newFixture(t, nil)
-	token := f.start(t)
-	want := map[lifecycle.Step]map[string]int{
-		lifecycle.CreateSecret: {"store DescribeSecret": 1, "store GetSecretValue": 2, "store PutSecretValue": 1},
+	cold := map[lifecycle.Step]map[string]int{
+		lifecycle.CreateSecret: {"store DescribeSecret": 1, "store GetSecretValue": 1, "store PutSecretValue": 1},
 		lifecycle.SetSecret:    {"store DescribeSecret": 1, "store GetSecretValue": 2},
 		lifecycle.TestSecret:   {"store DescribeSecret": 1, "store GetSecretValue": 2},
 		lifecycle.FinishSecret: {"store DescribeSecret": 1, "store GetSecretValue": 1, "store UpdateSecretVersionStage": 1},
 	}
-	for _, step := range lifecycle.Steps {
-		f.inj.Reset()
-		if err := f.run(step, token); err != nil {
-			t.Fatal(err)
+	warm := map[lifecycle.Step]map[string]int{
+		lifecycle.CreateSecret: {"store DescribeSecret": 1, "store GetSecretValue": 1, "store PutSecretValue": 1},
+		lifecycle.SetSecret:    {"store DescribeSecret": 1},
+		lifecycle.TestSecret:   {"store DescribeSecret": 1},
+		lifecycle.FinishSecret: {"store DescribeSecret": 1, "store UpdateSecretVersionStage": 1},
+	}
+	for name, want := range map[string]map[lifecycle.Step]map[string]int{"cold": cold, "warm": warm} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			token := f.start(t)
+			for _, step := range lifecycle.Steps {
+				eng := f.eng
+				if name == "cold" {
+					var err error
+					if eng, err = lifecycle.New(&faults.Store{Next: f.store, Inj: f.inj}, f.rot, f.config, nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+				f.inj.Reset()
+				if err := eng.Run(f.ctx, lifecycle.Request{SecretID: f.arn, Token: token, Step: step}); err != nil {
+					t.Fatal(err)
+				}
+				if got := f.inj.Counts(); !reflect.DeepEqual(got, want[step]) {
+					t.Errorf("%s: want calls %v, got %v", step, want[step], got)
+				}
+			}
+		})
+	}
+}
+
+// TestCachedMasterRefreshedOnFailure: a warm engine keeps the master
+// secret it read; when the rotator fails after being served the kept
+// value (the master was rotated since), the call runs once more with the
+// master read afresh.
+func TestCachedMasterRefreshedOnFailure(t *testing.T) {
+	f := newFixture(t, nil)
+	master := `{"username":"master","password":"master-Secret-1"}`
+	out, err := f.store.CreateSecret(f.ctx, memstore.CreateSecretInput{Name: "master", SecretString: &master})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	f.rot.set = func(r rotators.SetRequest) error {
+		v, err := r.Secrets.CurrentValue(context.Background(), out.ARN)
+		if err != nil {
+			return err
 		}
-		if got := f.inj.Counts(); !reflect.DeepEqual(got, want[step]) {
-			t.Errorf("%s: want calls %v, got %v", step, want[step], got)
+		seen = append(seen, string(v))
+		if string(v) == master {
+			return errors.New("login as the master user failed")
 		}
+		return nil
+	}
+	token := f.start(t)
+	if err := f.run(lifecycle.CreateSecret, token); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.run(lifecycle.SetSecret, token); err == nil {
+		t.Fatal("set-up: want the first Set to fail with the old master")
+	}
+	rotated := `{"username":"master","password":"master-Secret-2"}`
+	if _, err := f.store.PutSecretValue(f.ctx, memstore.PutSecretValueInput{SecretID: out.ARN, ClientRequestToken: uuid.NewString(), SecretString: &rotated}); err != nil {
+		t.Fatal(err)
+	}
+	f.inj.Reset()
+	if err := f.run(lifecycle.SetSecret, token); err != nil {
+		t.Fatalf("want Set to succeed with the master read afresh, got %v", err)
+	}
+	if want := []string{master, master, rotated}; !reflect.DeepEqual(seen, want) {
+		t.Fatalf("want the master read, kept, then read afresh after the failure; got %d reads", len(seen))
+	}
+	if strings.Contains(f.logs.String(), "master-Secret") {
+		t.Fatal("want no master value in the log")
 	}
 }
 

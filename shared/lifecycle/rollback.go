@@ -170,7 +170,11 @@ func (rb *rollback) read(ctx context.Context, id string) ([]byte, error) {
 	return v, err
 }
 
-func (rb *rollback) reader() rotators.SecretReader { return secretReader{rb.store, rb.scrub} }
+// reader reads other secrets afresh: a rollback is rare, and must not act
+// on a stale master secret.
+func (rb *rollback) reader() rotators.SecretReader {
+	return &secretReader{store: rb.store, scrub: rb.scrub}
+}
 
 // removePending removes AWSPENDING from the version.
 func (rb *rollback) removePending(ctx context.Context, version string) error {
