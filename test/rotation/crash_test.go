@@ -22,45 +22,54 @@ import (
 // user, the second changes an existing one. Store calls fail before they
 // are made or after they took effect with their answer lost; database calls
 // fail before they are made (see faults.After).
+//
+// Steps run in one engine (a warm container, which keeps what it read) and
+// each in an engine of its own (cold containers, which read everything).
 func TestCrashAnywhere(t *testing.T) {
 	for _, strategy := range []postgres.Strategy{postgres.AlternatingUsers, postgres.SingleUser} {
 		for _, mode := range []faults.Mode{faults.Before, faults.After} {
-			t.Run(fmt.Sprintf("%s/%s", strategy, mode), func(t *testing.T) {
-				calls := callsPerRotation(t, strategy)
-				t.Logf("calls per rotation (first, second): %v", calls)
-				recovered := 0
-				for k := 1; k <= max(calls[0], calls[1]); k++ {
-					e := newEnv(t, strategy)
-					for r := range 2 {
-						if k > calls[r] {
-							e.rotate()
-							continue
-						}
-						e.inj.Arm(k, mode)
-						// A fault need not fail its step: the rotator may
-						// treat a failed probe (does the pending password
-						// work yet?) as "not yet" and go on.
-						if e.rotateWithRetries(fmt.Sprintf("k=%d rotation %d", k, r+1)) > 1 {
-							recovered++
-						}
-					}
-					e.inj.Reset()
-					e.checkSettled(fmt.Sprintf("k=%d", k))
-					e.checkNoSecretInLogs(fmt.Sprintf("k=%d", k))
-				}
-				if recovered == 0 {
-					t.Fatalf("want rotations that failed and recovered, got none")
-				}
-				t.Logf("%d rotations failed at an injected fault and completed on retry", recovered)
-			})
+			for _, cold := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%s/cold=%v", strategy, mode, cold), func(t *testing.T) {
+					crashAnywhere(t, strategy, mode, cold)
+				})
+			}
 		}
 	}
 }
 
+func crashAnywhere(t *testing.T, strategy postgres.Strategy, mode faults.Mode, cold bool) {
+	calls := callsPerRotation(t, strategy, cold)
+	t.Logf("calls per rotation (first, second): %v", calls)
+	recovered := 0
+	for k := 1; k <= max(calls[0], calls[1]); k++ {
+		e := newEnv(t, strategy, coldSteps(cold))
+		for r := range 2 {
+			if k > calls[r] {
+				e.rotate()
+				continue
+			}
+			e.inj.Arm(k, mode)
+			// A fault need not fail its step: the rotator may
+			// treat a failed probe (does the pending password
+			// work yet?) as "not yet" and go on.
+			if e.rotateWithRetries(fmt.Sprintf("k=%d rotation %d", k, r+1)) > 1 {
+				recovered++
+			}
+		}
+		e.inj.Reset()
+		e.checkSettled(fmt.Sprintf("k=%d", k))
+		e.checkNoSecretInLogs(fmt.Sprintf("k=%d", k))
+	}
+	if recovered == 0 {
+		t.Fatalf("want rotations that failed and recovered, got none")
+	}
+	t.Logf("%d rotations failed at an injected fault and completed on retry", recovered)
+}
+
 // callsPerRotation counts the store and database calls of a first and a
 // second rotation.
-func callsPerRotation(t *testing.T, strategy postgres.Strategy) [2]int {
-	e := newEnv(t, strategy)
+func callsPerRotation(t *testing.T, strategy postgres.Strategy, cold bool) [2]int {
+	e := newEnv(t, strategy, coldSteps(cold))
 	var out [2]int
 	for r := range 2 {
 		e.inj.Reset()

@@ -75,17 +75,22 @@ func run(m *testing.M) (int, error) {
 
 // env is one secret under rotation, with its own role on the shared server.
 type env struct {
-	t        testing.TB
-	ctx      context.Context
-	store    *memstore.Store
-	inj      *faults.Injector
-	engine   *lifecycle.Engine
-	strategy postgres.Strategy
-	user     string
-	arn      string
-	logs     *syncBuffer
-	conn     *pgx.Conn // superuser connection, opened on first use
-	initial  []string  // passwords set by the test, not by a rotation
+	t      testing.TB
+	ctx    context.Context
+	store  *memstore.Store
+	inj    *faults.Injector
+	engine *lifecycle.Engine
+	// newEngine builds another engine like engine: with cold set, every
+	// step runs in one of its own, as in a container of its own, which
+	// keeps nothing from the steps before.
+	newEngine func() *lifecycle.Engine
+	cold      bool
+	strategy  postgres.Strategy
+	user      string
+	arn       string
+	logs      *syncBuffer
+	conn      *pgx.Conn // superuser connection, opened on first use
+	initial   []string  // passwords set by the test, not by a rotation
 }
 
 type syncBuffer struct {
@@ -115,9 +120,13 @@ type envSpec struct {
 	// rawSecret and rawMaster, when set, are stored as they are instead of
 	// the JSON built from the fields.
 	rawSecret, rawMaster *string
+	cold                 bool
 }
 
 func withUser(u string) envOption { return func(s *envSpec) { s.user = u } }
+
+// coldSteps runs every step in an engine of its own.
+func coldSteps(cold bool) envOption { return func(s *envSpec) { s.cold = cold } }
 
 // newEnv creates a login role with app_readers and app_writers, its
 // secret (and the master secret) in a fresh store, and an engine whose
@@ -172,10 +181,14 @@ func newEnv(t testing.TB, strategy postgres.Strategy, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.engine, err = lifecycle.New(&faults.Store{Next: e.store, Inj: e.inj}, rot, spec.config, logger)
-	if err != nil {
-		t.Fatal(err)
+	e.newEngine = func() *lifecycle.Engine {
+		eng, err := lifecycle.New(&faults.Store{Next: e.store, Inj: e.inj}, rot, spec.config, logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return eng
 	}
+	e.engine, e.cold = e.newEngine(), spec.cold
 	return e
 }
 
@@ -221,7 +234,11 @@ func (e *env) start() string {
 }
 
 func (e *env) step(step lifecycle.Step, token string) error {
-	return e.engine.Run(e.ctx, lifecycle.Request{SecretID: e.arn, Token: token, Step: step})
+	eng := e.engine
+	if e.cold {
+		eng = e.newEngine()
+	}
+	return eng.Run(e.ctx, lifecycle.Request{SecretID: e.arn, Token: token, Step: step})
 }
 
 // steps runs the four steps in order and stops at the first failure.
