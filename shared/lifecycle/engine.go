@@ -259,13 +259,13 @@ func (inv *invocation) create(ctx context.Context) (string, error) {
 }
 
 // createdByDuplicate handles a PutSecretValue refused with ResourceExists:
-// the token's version holds another value. Secrets Manager delivers a step
-// twice at times, and a createSecret whose answer was lost is retried:
-// another invocation of this step stored its pending value between our
-// read and our write. Its value is as good as ours (Create changed nothing
-// in the target), so the step's work is done: reported as skipped, not as
-// a failed rotation. Only when the version still has no value is the
-// refusal an error.
+// the token's version holds another value already. Secrets Manager
+// delivers a step twice at times, and retries a createSecret whose answer
+// was lost: an earlier or concurrent invocation of this step stored its
+// pending value first. That value is as good as ours (Create changed
+// nothing in the target), so the step's work is done: reported as skipped,
+// not as a failed rotation. Only when the version still has no value is
+// the refusal an error.
 func (inv *invocation) createdByDuplicate(ctx context.Context, putErr error) (string, error) {
 	stored, err := inv.value(ctx, inv.req.Token)
 	if err != nil {
