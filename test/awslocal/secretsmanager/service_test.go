@@ -332,7 +332,8 @@ func TestRotateImmediatelyFalseReportsAFailedTest(t *testing.T) {
 	ctx := context.Background()
 	arn := e.create(t, "app/db")
 	before := e.stages(t, arn)
-	e.rot.Fail("test")
+	// The engine runs the rotator's configuration test for it.
+	e.rot.Fail("config")
 	_, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{
 		SecretId: aws.String(arn), RotationLambdaARN: aws.String(lambdaARN), RotateImmediately: aws.Bool(false)})
 	var ir *types.InvalidRequestException
