@@ -50,17 +50,23 @@ const (
 	// show sessions on replicas, nor clients behind a proxy or pooler
 	// (RDS Proxy, PgBouncer), whose address is the pooler's and whose
 	// server connections may be idle in the pool.
+	//
+	// Sessions with rotor's own application_name ($2) are left out: they are
+	// the rotator's login probes (a probe's backend stays listed for a moment
+	// after it closes) and the steps of other invocations, never a consumer.
 	sqlSessions = `SELECT count(*),
 	COALESCE(array_agg(DISTINCT pg_catalog.host(client_addr)) FILTER (WHERE client_addr IS NOT NULL), '{}'),
 	COALESCE(array_agg(DISTINCT application_name) FILTER (WHERE application_name <> ''), '{}')
 FROM pg_catalog.pg_stat_activity
-WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'`
+WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'
+	AND application_name IS DISTINCT FROM $2`
 	// sqlEndSessions ends the open sessions of a role (an emergency
 	// rotation). pg_terminate_backend needs membership in the role or in
 	// pg_signal_backend; it never ends a superuser's session.
 	sqlEndSessions = `SELECT count(*) FILTER (WHERE pg_catalog.pg_terminate_backend(pid))
 FROM pg_catalog.pg_stat_activity
-WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'`
+WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'
+	AND application_name IS DISTINCT FROM $2`
 	sqlCanLogin = `SELECT rolcanlogin FROM pg_catalog.pg_roles WHERE rolname = $1`
 )
 
@@ -79,7 +85,7 @@ func lockPair(ctx context.Context, tx pgx.Tx, user string) error {
 // sessions reads the open sessions of user.
 func sessions(ctx context.Context, q querier, user string) (rotators.Sessions, error) {
 	var s rotators.Sessions
-	if err := q.QueryRow(ctx, sqlSessions, user).Scan(&s.Count, &s.ClientAddresses, &s.ApplicationNames); err != nil {
+	if err := q.QueryRow(ctx, sqlSessions, user, applicationName).Scan(&s.Count, &s.ClientAddresses, &s.ApplicationNames); err != nil {
 		return rotators.Sessions{}, err
 	}
 	slices.Sort(s.ClientAddresses)
@@ -90,7 +96,7 @@ func sessions(ctx context.Context, q querier, user string) (rotators.Sessions, e
 // endSessions ends the open sessions of user and returns how many ended.
 func endSessions(ctx context.Context, q querier, user string) (int, error) {
 	var n int
-	err := q.QueryRow(ctx, sqlEndSessions, user).Scan(&n)
+	err := q.QueryRow(ctx, sqlEndSessions, user, applicationName).Scan(&n)
 	return n, err
 }
 
