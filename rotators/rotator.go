@@ -19,11 +19,15 @@ type Rotator interface {
 	Info() Info
 
 	// Create derives the pending secret from the current one, with
-	// req.Password as its new password. It validates the current secret (and
-	// the master secret it names, if the strategy needs one) and returns an
-	// [*InputError] for a secret it cannot act on. Create must not change the
-	// target system: the engine stores the pending secret afterwards, and a
-	// secret that Create accepts must be one that Set can act on.
+	// req.Password as its new password. It validates the current secret and
+	// returns an [*InputError] for a secret it cannot act on. Create must
+	// not change the target system: the engine stores the pending secret
+	// afterwards. Create need not read other secrets (the master secret):
+	// Set, the first step that changes the target, reads and validates
+	// them before its first change, so a bad master secret changes nothing
+	// in the target and leaves AWSCURRENT as it was (the pending version
+	// may hold a value, which the next attempt keeps). This saves the
+	// master read of every createSecret.
 	Create(ctx context.Context, req CreateRequest) (CreateResponse, error)
 
 	// Set makes the pending credential valid in the target system. Unless the
@@ -168,6 +172,25 @@ type SetRequest struct {
 	// period that protects the previous credential's consumers runs from
 	// here, as the deactivation gate's does.
 	LastRotated time.Time
+	// LastRotatedFunc, when set, looks LastRotated up on demand: the
+	// engine sets it instead of LastRotated when the step did not
+	// describe the secret (a cold setSecret learns the labels from the
+	// values it reads), so that the lookup, a call to the store, is made
+	// only when Set needs the date. Use [SetRequest.LastRotation].
+	LastRotatedFunc func(ctx context.Context) (time.Time, error)
+}
+
+// LastRotation returns LastRotated, looked up with LastRotatedFunc when
+// that is set.
+func (r SetRequest) LastRotation(ctx context.Context) (time.Time, error) {
+	if r.LastRotatedFunc == nil {
+		return r.LastRotated, nil
+	}
+	t, err := r.LastRotatedFunc(ctx)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("look up the last rotation: %w", err)
+	}
+	return t, nil
 }
 
 // SetResponse is empty; it exists so that fields can be added.

@@ -231,8 +231,9 @@ func (r *Rotator) pendingUsername(current string) string {
 	return current
 }
 
-// Create derives the pending secret. It reads the master secret (alternating
-// users) but touches no database.
+// Create derives the pending secret. It reads no other secret and touches no
+// database: Set reads and checks the master secret (alternating users)
+// before it changes anything (see [rotators.Rotator]).
 func (r *Rotator) Create(ctx context.Context, req rotators.CreateRequest) (rotators.CreateResponse, error) {
 	if req.Password == "" || strings.ContainsRune(req.Password, 0) {
 		return rotators.CreateResponse{}, errors.New("postgres: create: the new password is empty or holds a NUL character")
@@ -240,11 +241,6 @@ func (r *Rotator) Create(ctx context.Context, req rotators.CreateRequest) (rotat
 	cur, err := dbsecret.Parse(req.Current, r.rules(roleCurrent))
 	if err != nil {
 		return rotators.CreateResponse{}, err
-	}
-	if r.strategy == AlternatingUsers {
-		if _, err := r.master(ctx, "create", cur, req.Secrets); err != nil {
-			return rotators.CreateResponse{}, err
-		}
 	}
 	pending, err := cur.WithCredentials(r.pendingUsername(cur.Username), req.Password)
 	if err != nil {
@@ -320,7 +316,7 @@ func (r *Rotator) Set(ctx context.Context, req rotators.SetRequest) (rotators.Se
 	if r.strategy == SingleUser {
 		return rotators.SetResponse{}, r.setSingle(ctx, logger(req.Log), cur, pen)
 	}
-	return rotators.SetResponse{}, r.setAlternating(ctx, logger(req.Log), cur, pen, req.Secrets, req.LastRotated)
+	return rotators.SetResponse{}, r.setAlternating(ctx, logger(req.Log), cur, pen, req.Secrets, req.LastRotation)
 }
 
 func (r *Rotator) setSingle(ctx context.Context, log *slog.Logger, cur, pen dbsecret.Secret) error {
@@ -345,7 +341,7 @@ func (r *Rotator) setSingle(ctx context.Context, log *slog.Logger, cur, pen dbse
 	return nil
 }
 
-func (r *Rotator) setAlternating(ctx context.Context, log *slog.Logger, cur, pen dbsecret.Secret, secrets rotators.SecretReader, lastRotated time.Time) error {
+func (r *Rotator) setAlternating(ctx context.Context, log *slog.Logger, cur, pen dbsecret.Secret, secrets rotators.SecretReader, lastRotated func(context.Context) (time.Time, error)) error {
 	const step = "set"
 	m, err := r.master(ctx, step, cur, secrets)
 	if err != nil {

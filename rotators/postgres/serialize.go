@@ -126,7 +126,7 @@ var (
 // revocation that committed before the lock left it NOLOGIN, and the
 // verifier alone would not give LOGIN back), and applies the grace policy
 // when it will be. It returns the new pendingWorks.
-func (r *Rotator) serializeSet(ctx context.Context, log *slog.Logger, tx pgx.Tx, host, user string, exists, pendingWorks bool, lastRotated time.Time) (bool, error) {
+func (r *Rotator) serializeSet(ctx context.Context, log *slog.Logger, tx pgx.Tx, host, user string, exists, pendingWorks bool, lastRotated func(context.Context) (time.Time, error)) (bool, error) {
 	if err := lockPair(ctx, tx, user); err != nil {
 		return false, r.sqlError("set", "lock the user pair", host, err)
 	}
@@ -159,9 +159,11 @@ func (r *Rotator) serializeSet(ctx context.Context, log *slog.Logger, tx pgx.Tx,
 // grace period (the library's default) or an unknown last rotation turns
 // the check off. Called under the pair's lock, only when Set is about to
 // change the password (a repeated Set whose password is set already finds
-// the new credential's sessions, which are not evidence against it).
-func (r *Rotator) pendingInUse(ctx context.Context, log *slog.Logger, tx pgx.Tx, host, user string, lastRotated time.Time) error {
-	if r.grace <= 0 || lastRotated.IsZero() {
+// the new credential's sessions, which are not evidence against it). The
+// last rotation is looked up only when there are sessions: it may cost a
+// call to the secret store (SetRequest.LastRotatedFunc).
+func (r *Rotator) pendingInUse(ctx context.Context, log *slog.Logger, tx pgx.Tx, host, user string, lastRotation func(context.Context) (time.Time, error)) error {
+	if r.grace <= 0 {
 		return nil
 	}
 	s, err := sessions(ctx, tx, user)
@@ -169,6 +171,13 @@ func (r *Rotator) pendingInUse(ctx context.Context, log *slog.Logger, tx pgx.Tx,
 		return r.sqlError("set", "read the sessions of the pending user", host, err)
 	}
 	if s.Count == 0 {
+		return nil
+	}
+	lastRotated, err := lastRotation(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: set: %w", err)
+	}
+	if lastRotated.IsZero() {
 		return nil
 	}
 	ends := lastRotated.Add(r.grace)

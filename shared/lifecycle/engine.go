@@ -24,6 +24,13 @@ type Store interface {
 	// has no value yet.
 	Value(ctx context.Context, secretID, versionID string) ([]byte, error)
 	CurrentValue(ctx context.Context, secretID string) ([]byte, error)
+	// Version reads one version by id with the labels it carries (AWS:
+	// GetSecretValue by VersionId answers VersionStages), with the errors
+	// of Value; Current reads the AWSCURRENT version with its id. A cold
+	// step that must read these values anyway learns the labels from them,
+	// instead of describing the secret first.
+	Version(ctx context.Context, secretID, versionID string) (secretstore.Version, error)
+	Current(ctx context.Context, secretID string) (secretstore.Version, error)
 	PutPending(ctx context.Context, p secretstore.PendingValue) error
 	MoveStage(ctx context.Context, m secretstore.StageMove) error
 	RandomPassword(ctx context.Context, spec secretstore.PasswordSpec) (string, error)
@@ -57,6 +64,7 @@ type Engine struct {
 
 	// What a warm container keeps between steps (cache.go).
 	versions *valueCache // secret versions by ARN and id
+	arns     *valueCache // the ARN of each secret id a step was sent
 	secrets  *valueCache // AWSCURRENT of other secrets, by id
 }
 
@@ -78,7 +86,7 @@ func New(store Store, rotator rotators.Rotator, cfg Config, logger *slog.Logger)
 	return &Engine{
 		store: store, rotator: rotator, info: info, cfg: cfg, logger: logger, now: time.Now,
 		allowed:  allowed,
-		versions: newValueCache(), secrets: newValueCache(),
+		versions: newValueCache(), secrets: newValueCache(), arns: newValueCache(),
 		// Exclude everything the target does not take, not only what the
 		// configuration names.
 		exclude: password.Without(password.Printable+password.Space, allowed),
@@ -130,6 +138,9 @@ type invocation struct {
 	scrub *redact.Scrubber
 	log   *slog.Logger
 	desc  secretstore.Description
+	// described: desc is DescribeSecret's answer. Without it (runByReads)
+	// desc holds only the ARN and name that GetSecretValue answered.
+	described bool
 
 	// What the step's event reports beyond the request: the version
 	// AWSCURRENT held before the rotation, and the fingerprint of the
@@ -148,11 +159,24 @@ func (inv *invocation) run(ctx context.Context) (string, error) {
 	if err := inv.req.validate(); err != nil {
 		return inv.fail("event", err)
 	}
+	if (inv.req.Step == SetSecret || inv.req.Step == TestSecret) && !inv.warm() {
+		return inv.runByReads(ctx)
+	}
+	return inv.runDescribed(ctx)
+}
+
+// runDescribed runs the step after DescribeSecret: createSecret and
+// finishSecret always (the rotation-enabled check, the labels of a pending
+// version that has no value yet, the version AWSCURRENT leaves), setSecret
+// and testSecret when this container holds the values they need (a warm
+// one), so that the description is the step's only read.
+func (inv *invocation) runDescribed(ctx context.Context) (string, error) {
 	desc, err := inv.store.Describe(ctx, inv.req.SecretID)
 	if err != nil {
 		return inv.fail("describe", err)
 	}
-	inv.desc = desc
+	inv.desc, inv.described = desc, true
+	inv.arns.put(inv.req.SecretID, []byte(desc.ARN))
 	if !desc.RotationEnabled {
 		return inv.fail("check", ErrRotationDisabled)
 	}
@@ -302,11 +326,22 @@ func (inv *invocation) set(ctx context.Context) (string, error) {
 	if err != nil {
 		return inv.fail(phase, err)
 	}
-	_, err = withSecrets(inv, func(secrets rotators.SecretReader) (rotators.SetResponse, error) {
-		return inv.rotator.Set(ctx, rotators.SetRequest{
-			SecretID: inv.req.SecretID, Current: current, Pending: pending, Secrets: secrets, Log: inv.log,
-			LastRotated: inv.desc.LastRotated,
-		})
+	return inv.setValues(ctx, current, pending)
+}
+
+func (inv *invocation) setValues(ctx context.Context, current, pending []byte) (string, error) {
+	req := rotators.SetRequest{
+		SecretID: inv.req.SecretID, Current: current, Pending: pending, Log: inv.log,
+		LastRotated: inv.desc.LastRotated,
+	}
+	if !inv.described {
+		// Not described (runByReads): the date costs a DescribeSecret,
+		// made only if the rotator asks for it.
+		req.LastRotatedFunc = inv.lastRotated
+	}
+	_, err := withSecrets(inv, func(secrets rotators.SecretReader) (rotators.SetResponse, error) {
+		req.Secrets = secrets
+		return inv.rotator.Set(ctx, req)
 	})
 	if err != nil {
 		return inv.fail("rotator set", err)
@@ -314,10 +349,23 @@ func (inv *invocation) set(ctx context.Context) (string, error) {
 	return outcomeDone, nil
 }
 
+// lastRotated describes the secret for its LastRotatedDate.
+func (inv *invocation) lastRotated(ctx context.Context) (time.Time, error) {
+	desc, err := inv.store.Describe(ctx, inv.req.SecretID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return desc.LastRotated, nil
+}
+
 // test runs the rotator's test of the pending value, or the configuration
 // test when the pending version is not a rotation's (see configTest).
 func (inv *invocation) test(ctx context.Context) (string, error) {
 	current, pending, phase, err := inv.pair(ctx)
+	return inv.testValues(ctx, current, pending, phase, err)
+}
+
+func (inv *invocation) testValues(ctx context.Context, current, pending []byte, phase string, err error) (string, error) {
 	switch {
 	case errors.Is(err, ErrNoPendingValue) && current != nil:
 		return inv.configTestOf(ctx, current, "the pending version has no value")

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -216,6 +217,32 @@ func TestRefusedStepsChangeNothing(t *testing.T) {
 		{name: "finish before create", want: lifecycle.ErrNoPendingValue, prepare: func(t *testing.T, f *fixture) lifecycle.Request {
 			return lifecycle.Request{SecretID: f.arn, Token: f.start(t), Step: lifecycle.FinishSecret}
 		}},
+		// A cold setSecret or testSecret reads instead of describing
+		// (reads.go); every refusal stays.
+		{name: "set with a token that is not a version", want: lifecycle.ErrUnknownVersion, prepare: func(t *testing.T, f *fixture) lifecycle.Request {
+			f.start(t)
+			return lifecycle.Request{SecretID: f.arn, Token: uuid.NewString(), Step: lifecycle.SetSecret}
+		}},
+		{name: "test with a token that is AWSPREVIOUS", want: lifecycle.ErrNotPending, prepare: func(t *testing.T, f *fixture) lifecycle.Request {
+			f.rotate(t)
+			f.start(t)
+			return lifecycle.Request{SecretID: f.arn, Token: f.first, Step: lifecycle.TestSecret}
+		}},
+		{name: "set of an unknown secret", want: secretstore.ErrNotFound, prepare: func(t *testing.T, f *fixture) lifecycle.Request {
+			return lifecycle.Request{SecretID: "no/such/secret", Token: uuid.NewString(), Step: lifecycle.SetSecret}
+		}},
+		{name: "rotation disabled before finish", want: lifecycle.ErrRotationDisabled, prepare: func(t *testing.T, f *fixture) lifecycle.Request {
+			token := f.start(t)
+			for _, step := range []lifecycle.Step{lifecycle.CreateSecret, lifecycle.SetSecret, lifecycle.TestSecret} {
+				if err := f.run(step, token); err != nil {
+					t.Fatalf("%s: %v", step, err)
+				}
+			}
+			if err := f.store.SetRotationEnabled(f.ctx, f.arn, false); err != nil {
+				t.Fatal(err)
+			}
+			return lifecycle.Request{SecretID: f.arn, Token: token, Step: lifecycle.FinishSecret}
+		}},
 		{name: "unknown step", field: "Step", prepare: func(t *testing.T, f *fixture) lifecycle.Request {
 			return lifecycle.Request{SecretID: f.arn, Token: f.start(t), Step: "deleteSecret"}
 		}},
@@ -378,8 +405,10 @@ func TestCreatePassesRotationTokenAndUsesStorePasswords(t *testing.T) {
 func TestStoreCallsPerStep(t *testing.T) {
 	cold := map[lifecycle.Step]map[string]int{
 		lifecycle.CreateSecret: {"store DescribeSecret": 1, "store GetSecretValue": 1, "store PutSecretValue": 1},
-		lifecycle.SetSecret:    {"store DescribeSecret": 1, "store GetSecretValue": 2},
-		lifecycle.TestSecret:   {"store DescribeSecret": 1, "store GetSecretValue": 2},
+		// The labels come with the two values (GetSecretValue answers
+		// VersionStages and VersionId): no DescribeSecret.
+		lifecycle.SetSecret:    {"store GetSecretValue": 2},
+		lifecycle.TestSecret:   {"store GetSecretValue": 2},
 		lifecycle.FinishSecret: {"store DescribeSecret": 1, "store GetSecretValue": 1, "store UpdateSecretVersionStage": 1},
 	}
 	warm := map[lifecycle.Step]map[string]int{
@@ -672,5 +701,88 @@ func TestDuplicateCreateSecret(t *testing.T) {
 		if err := f.run(step, token); err != nil {
 			t.Fatalf("%s: %v", step, err)
 		}
+	}
+}
+
+// TestColdSetLooksUpLastRotationOnDemand: a cold setSecret, which does not
+// describe the secret, hands the rotator a lookup of LastRotatedDate
+// instead of the date, and the lookup is the one DescribeSecret it makes;
+// a warm one describes and hands the date.
+func TestColdSetLooksUpLastRotationOnDemand(t *testing.T) {
+	f := newFixture(t, nil)
+	f.rotate(t)
+	// As the local endpoint records it when a rotation finishes.
+	if err := f.store.RecordRotation(f.ctx, f.arn, time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := f.store.Describe(f.ctx, f.arn)
+	if err != nil || d.LastRotated.IsZero() {
+		t.Fatalf("want a last rotation, got %v (%v)", d.LastRotated, err)
+	}
+	var got []rotators.SetRequest
+	f.rot.set = func(r rotators.SetRequest) error { got = append(got, r); return nil }
+	token := f.start(t)
+	if err := f.run(lifecycle.CreateSecret, token); err != nil {
+		t.Fatal(err)
+	}
+	cold, err := lifecycle.New(&faults.Store{Next: f.store, Inj: f.inj}, f.rot, f.config, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.inj.Reset()
+	if err := cold.Run(f.ctx, lifecycle.Request{SecretID: f.arn, Token: token, Step: lifecycle.SetSecret}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].LastRotatedFunc == nil || !got[0].LastRotated.IsZero() {
+		t.Fatalf("want one Set with a lookup and no date, got %+v", got)
+	}
+	if n := f.inj.CountOf("store DescribeSecret"); n != 0 {
+		t.Errorf("want no DescribeSecret before the lookup, got %d", n)
+	}
+	at, err := got[0].LastRotation(f.ctx)
+	if err != nil || !at.Equal(d.LastRotated) {
+		t.Errorf("want the lookup to answer %v, got %v (%v)", d.LastRotated, at, err)
+	}
+	if n := f.inj.CountOf("store DescribeSecret"); n != 1 {
+		t.Errorf("want the lookup to be one DescribeSecret, got %d", n)
+	}
+
+	// Warm: the engine that ran createSecret describes and hands the date.
+	got = nil
+	if err := f.run(lifecycle.SetSecret, token); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].LastRotatedFunc != nil || !got[0].LastRotated.Equal(d.LastRotated) {
+		t.Fatalf("want one Set with the date %v, got %+v", d.LastRotated, got)
+	}
+}
+
+// TestColdSetAndTestLeaveTheRotationCheckToFinish: the rotation-enabled
+// flag is only in DescribeSecret, which a cold setSecret or testSecret does
+// not call; createSecret and finishSecret check it, so a rotation disabled
+// after it started is stopped before AWSCURRENT moves.
+func TestColdSetAndTestLeaveTheRotationCheckToFinish(t *testing.T) {
+	f := newFixture(t, nil)
+	token := f.start(t)
+	if err := f.run(lifecycle.CreateSecret, token); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.SetRotationEnabled(f.ctx, f.arn, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []lifecycle.Step{lifecycle.SetSecret, lifecycle.TestSecret} {
+		cold, err := lifecycle.New(f.store, f.rot, f.config, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cold.Run(f.ctx, lifecycle.Request{SecretID: f.arn, Token: token, Step: step}); err != nil {
+			t.Fatalf("%s: want it to run, got %v", step, err)
+		}
+	}
+	if err := f.run(lifecycle.FinishSecret, token); !errors.Is(err, lifecycle.ErrRotationDisabled) {
+		t.Fatalf("finishSecret: want ErrRotationDisabled, got %v", err)
+	}
+	if f.stages(t)[f.first][0] != secretstore.Current {
+		t.Errorf("want AWSCURRENT left on the first version, got %v", f.stages(t))
 	}
 }

@@ -112,3 +112,22 @@ type PasswordSpec struct {
 	ExcludeCharacters       string
 	RequireEachIncludedType bool
 }
+
+// Version is one version of a secret as a read returns it
+// (GetSecretValue by VersionId or by VersionStage): its value and the
+// labels it carries at the time of the read. A step that must read a
+// value anyway learns the labels with it, without a DescribeSecret.
+type Version struct {
+	// ARN is the secret's id in its store (AWS: ARN).
+	ARN  string
+	Name string
+	// ID is the version id.
+	ID string
+	// Stages are the version's staging labels.
+	Stages []string
+	// Value is SecretString, or SecretBinary for a binary secret.
+	Value []byte
+}
+
+// HasStage reports whether the version carries the label.
+func (v Version) HasStage(stage string) bool { return slices.Contains(v.Stages, stage) }

@@ -144,6 +144,14 @@ func (s *Store) CurrentValue(ctx context.Context, id string) ([]byte, error) {
 	return call(s, "GetSecretValue", func() ([]byte, error) { return s.Next.CurrentValue(ctx, id) })
 }
 
+func (s *Store) Version(ctx context.Context, id, version string) (secretstore.Version, error) {
+	return call(s, "GetSecretValue", func() (secretstore.Version, error) { return s.Next.Version(ctx, id, version) })
+}
+
+func (s *Store) Current(ctx context.Context, id string) (secretstore.Version, error) {
+	return call(s, "GetSecretValue", func() (secretstore.Version, error) { return s.Next.Current(ctx, id) })
+}
+
 func (s *Store) PutPending(ctx context.Context, p secretstore.PendingValue) error {
 	_, err := call(s, "PutSecretValue", func() (struct{}, error) { return struct{}{}, s.Next.PutPending(ctx, p) })
 	return err

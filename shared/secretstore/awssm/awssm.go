@@ -112,21 +112,48 @@ func (s *Store) CurrentValue(ctx context.Context, secretID string) ([]byte, erro
 		secretstore.Current, secretstore.ErrNotFound)
 }
 
+// Version reads the version by id with its staging labels (GetSecretValue
+// by VersionId, whose answer carries VersionStages), with the errors of
+// [Store.Value].
+func (s *Store) Version(ctx context.Context, secretID, versionID string) (secretstore.Version, error) {
+	if versionID == "" {
+		return secretstore.Version{}, fmt.Errorf("awssm: get secret value %s: %w: empty version id", secretID, secretstore.ErrInvalidRequest)
+	}
+	return s.read(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID), VersionId: aws.String(versionID)},
+		"version "+versionID, secretstore.ErrVersionNotFound)
+}
+
+// Current reads the AWSCURRENT version: its id, labels and value
+// (GetSecretValue by VersionStage), with the errors of [Store.CurrentValue].
+func (s *Store) Current(ctx context.Context, secretID string) (secretstore.Version, error) {
+	return s.read(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID), VersionStage: aws.String(secretstore.Current)},
+		secretstore.Current, secretstore.ErrNotFound)
+}
+
 // get reads a value; notFound is the sentinel for ResourceNotFoundException.
 func (s *Store) get(ctx context.Context, in *secretsmanager.GetSecretValueInput, what string, notFound error) ([]byte, error) {
+	v, err := s.read(ctx, in, what, notFound)
+	return v.Value, err
+}
+
+func (s *Store) read(ctx context.Context, in *secretsmanager.GetSecretValueInput, what string, notFound error) (secretstore.Version, error) {
 	secretID := aws.ToString(in.SecretId)
 	out, err := s.api.GetSecretValue(ctx, in)
 	if err == nil {
-		if out.SecretString != nil {
-			return []byte(*out.SecretString), nil
+		v := secretstore.Version{
+			ARN: aws.ToString(out.ARN), Name: aws.ToString(out.Name), ID: aws.ToString(out.VersionId),
+			Stages: append([]string(nil), out.VersionStages...), Value: out.SecretBinary,
 		}
-		return out.SecretBinary, nil
+		if out.SecretString != nil {
+			v.Value = []byte(*out.SecretString)
+		}
+		return v, nil
 	}
 	var nf *types.ResourceNotFoundException
 	if errors.As(err, &nf) {
-		return nil, fmt.Errorf("awssm: get secret value %s %s: %w: %w", secretID, what, notFound, err)
+		return secretstore.Version{}, fmt.Errorf("awssm: get secret value %s %s: %w: %w", secretID, what, notFound, err)
 	}
-	return nil, wrap(err, "get secret value %s %s", secretID, what)
+	return secretstore.Version{}, wrap(err, "get secret value %s %s", secretID, what)
 }
 
 // PutPending stores the value as version p.VersionID with AWSPENDING

@@ -25,6 +25,7 @@ func (s *Store) Describe(ctx context.Context, secretID string) (secretstore.Desc
 		Name:            out.Name,
 		RotationEnabled: out.RotationEnabled,
 		Versions:        out.VersionIDsToStages,
+		LastRotated:     out.Rotation.LastRotated,
 	}, nil
 }
 
@@ -51,6 +52,33 @@ func (s *Store) CurrentValue(ctx context.Context, secretID string) ([]byte, erro
 		return nil, err
 	}
 	return out.Value(), nil
+}
+
+// Version reads the version by id with its labels, with the errors of
+// [Store.Value].
+func (s *Store) Version(ctx context.Context, secretID, versionID string) (secretstore.Version, error) {
+	if versionID == "" {
+		return secretstore.Version{}, errValidation("Version(%s): the version id is empty", secretID)
+	}
+	out, err := s.GetSecretValue(ctx, GetSecretValueInput{SecretID: secretID, VersionID: versionID})
+	if err != nil {
+		return secretstore.Version{}, err
+	}
+	return engineVersion(out), nil
+}
+
+// Current reads the AWSCURRENT version with its id and labels, with the
+// errors of [Store.CurrentValue].
+func (s *Store) Current(ctx context.Context, secretID string) (secretstore.Version, error) {
+	out, err := s.GetSecretValue(ctx, GetSecretValueInput{SecretID: secretID, VersionStage: secretstore.Current})
+	if err != nil {
+		return secretstore.Version{}, err
+	}
+	return engineVersion(out), nil
+}
+
+func engineVersion(out GetSecretValueOutput) secretstore.Version {
+	return secretstore.Version{ARN: out.ARN, Name: out.Name, ID: out.VersionID, Stages: out.VersionStages, Value: out.Value()}
 }
 
 // PutPending stores the value as version p.VersionID with AWSPENDING

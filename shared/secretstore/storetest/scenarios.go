@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/rotorhq/rotor/shared/password"
@@ -40,6 +41,8 @@ func Scenarios() []Scenario {
 				describeByPartialARN(),
 				currentValue("one"),
 				value("v1", "one"),
+				readVersion("v1", "one", cur),
+				readCurrent("v1", "one", cur),
 			},
 		},
 		{
@@ -122,9 +125,17 @@ func Scenarios() []Scenario {
 			Steps: []Step{
 				create("v1", "one"),
 				putPending("v2", "two"),
+				// A read by id or by AWSCURRENT answers the version's
+				// labels (VersionStages) and id (VersionId) with its value:
+				// what a cold setSecret or testSecret learns them from.
+				readVersion("v2", "two", pend),
+				readCurrent("v1", "one", cur),
 				moveStage(cur, "v2", "v1"),
 				describe(map[string][]string{"v1": {prev}, "v2": {cur, pend}}),
 				currentValue("two"),
+				readVersion("v1", "one", prev),
+				readVersion("v2", "two", cur, pend),
+				readCurrent("v2", "two", cur, pend),
 				move("remove AWSPENDING only", pend, "", "v2"),
 				describe(map[string][]string{"v1": {prev}, "v2": {cur}}),
 				move("roll back: AWSCURRENT to the previous version", cur, "v1", "v2"),
@@ -406,4 +417,41 @@ func moveStage(stage, to, from string) Step {
 	return Step{Name: "MoveStage " + stage + " to " + to, Do: func(e *Env) (any, error) {
 		return nil, e.Target.Store.MoveStage(e.Ctx, secretstore.StageMove{SecretID: e.Secret, Stage: stage, ToVersion: e.V(to), FromVersion: e.V(from)})
 	}}
+}
+
+// readVersion reads sym with Store.Version: its id, labels and value.
+func readVersion(sym, value string, stages ...string) Step {
+	return Step{Name: "Version " + sym, Do: func(e *Env) (any, error) {
+		v, err := e.Target.Store.Version(e.Ctx, e.Secret, e.V(sym))
+		return readOf(e, v), err
+	}, Want: readResult{Version: sym, Stages: sortedStages(stages), Value: value}}
+}
+
+// readCurrent reads AWSCURRENT with Store.Current: its id, labels and value.
+func readCurrent(sym, value string, stages ...string) Step {
+	return Step{Name: "Current (" + sym + ")", Do: func(e *Env) (any, error) {
+		v, err := e.Target.Store.Current(e.Ctx, e.Secret)
+		return readOf(e, v), err
+	}, Want: readResult{Version: sym, Stages: sortedStages(stages), Value: value}}
+}
+
+// readResult is a read with the version id as its symbol and the labels
+// sorted, so that targets compare.
+type readResult struct {
+	Version string
+	Stages  []string
+	Value   string
+}
+
+func readOf(e *Env, v secretstore.Version) any {
+	if v.ID == "" {
+		return nil
+	}
+	return readResult{Version: e.Sym(v.ID), Stages: sortedStages(v.Stages), Value: string(v.Value)}
+}
+
+func sortedStages(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
 }
