@@ -430,6 +430,9 @@ func TestHostileUsernames(t *testing.T) {
 	checkLog(t)
 }
 
+// TestCreateBadInput: Create refuses a current secret it cannot act on, and
+// Set refuses a bad master secret (Create reads none) before it changes
+// anything; no error names a password.
 func TestCreateBadInput(t *testing.T) {
 	ctx := ctxT(t)
 	const user = "bad_input_app"
@@ -497,7 +500,19 @@ func TestCreateBadInput(t *testing.T) {
 			if tt.noMaster {
 				secrets = secretMap{}
 			}
-			_, err := r.Create(ctx, rotators.CreateRequest{Current: raw, Password: newPW, Secrets: secrets})
+			var err error
+			if tt.noMaster || tt.master != nil || tt.masterRaw != "" {
+				// Create reads no master secret (a nil reader would fail
+				// it): Set, the first step that changes the database,
+				// checks it before it changes anything.
+				created, cerr := r.Create(ctx, rotators.CreateRequest{Current: raw, Password: newPW})
+				if cerr != nil {
+					t.Fatalf("create: want no master read, got %v", cerr)
+				}
+				_, err = r.Set(ctx, rotators.SetRequest{Current: raw, Pending: created.Pending, Secrets: secrets})
+			} else {
+				_, err = r.Create(ctx, rotators.CreateRequest{Current: raw, Password: newPW, Secrets: secrets})
+			}
 			var ie *rotators.InputError
 			if !errors.As(err, &ie) {
 				t.Fatalf("want *rotators.InputError, got %T %v", err, err)
