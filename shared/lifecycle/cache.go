@@ -18,7 +18,8 @@ import (
 //   - secret versions by ARN and version id. A version's value never
 //     changes (PutSecretValue refuses another value under an existing
 //     version id), so a cached version is never stale; labels are not
-//     cached: every step still describes the secret.
+//     cached: every step reads them fresh, from DescribeSecret or, in a
+//     cold setSecret or testSecret, with the values (reads.go).
 //   - the AWSCURRENT value of other secrets read through the
 //     [rotators.SecretReader] (the master secret). That one can go stale
 //     (RDS rotates the master's password), so a rotator call that fails

@@ -7,9 +7,16 @@
 // The rules are those of AWS's rotation functions:
 // https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_lambda-functions.html
 //
-//   - every invocation describes the secret once and refuses a secret whose
-//     rotation is disabled, a token that is not one of its versions, and a
-//     version that is neither AWSCURRENT nor AWSPENDING;
+//   - every step refuses a token that is not one of the secret's versions
+//     and a version that is neither AWSCURRENT nor AWSPENDING. createSecret
+//     and finishSecret describe the secret for it, and refuse a secret whose
+//     rotation is disabled: the start, and the promotion, which is what
+//     makes a rotation visible. setSecret and testSecret, in a cold
+//     container, learn the labels from the two values they read anyway
+//     (GetSecretValue answers a version's VersionStages, and AWSCURRENT's
+//     VersionId) and do not check the flag, which only DescribeSecret
+//     answers; in a warm one, which holds both values, they describe the
+//     secret (one call) and check it (reads.go);
 //   - a token whose version is already AWSCURRENT is a finished rotation:
 //     every step succeeds at once, but testSecret, which is then the
 //     configuration test (below);
