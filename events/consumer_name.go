@@ -47,3 +47,39 @@ func CheckTagChars(s string) error {
 	}
 	return nil
 }
+
+// ConsumerSourcePrefix starts the EventBridge "source" of a consumer's
+// acknowledgements: "rotor.consumer.<name>". IAM conditions on
+// events:PutEvents can name a source (events:source) and a detail-type,
+// never a field of the detail, so the source is where a consumer's name
+// can be proved: the CDK constructs let each consumer's role put events of
+// its own source only, and the deactivation gate refuses an
+// acknowledgement whose detail names another consumer than its source.
+const ConsumerSourcePrefix = Source + ".consumer."
+
+// ConsumerSource is the source of consumer name's acknowledgements.
+func ConsumerSource(name string) string { return ConsumerSourcePrefix + name }
+
+// ConsumerOfSource returns the consumer a source of [ConsumerSource] names.
+func ConsumerOfSource(source string) (string, bool) {
+	name, ok := strings.CutPrefix(source, ConsumerSourcePrefix)
+	return name, ok && name != ""
+}
+
+// MaxInstanceLen is the longest instance id: a consumer instance's
+// acknowledgement is recorded as a tag whose value holds the version id (at
+// most 64 characters), the consumer name and the instance id, within the
+// 256 characters of a tag value.
+const MaxInstanceLen = 64
+
+// CheckInstance checks the id of a consumer instance (a process, a task, a
+// pod): 1 to [MaxInstanceLen] characters of a consumer name's set.
+func CheckInstance(id string) error {
+	switch {
+	case id == "":
+		return errors.New("missing")
+	case len(id) > MaxInstanceLen:
+		return fmt.Errorf("longer than %d characters", MaxInstanceLen)
+	}
+	return CheckTagChars(id)
+}

@@ -14,7 +14,8 @@ import (
 	awsevents "github.com/aws/aws-lambda-go/events"
 )
 
-// Source is the EventBridge "source" of every rotor event.
+// Source is the EventBridge "source" of every rotor event but the
+// consumers' acknowledgements, whose source is [ConsumerSource].
 const Source = "rotor"
 
 // SchemaVersion is the version of [Detail] this package writes. A consumer
@@ -128,8 +129,12 @@ type Detail struct {
 	ErrorClass ErrorClass `json:"errorClass,omitempty"`
 	// Fingerprint identifies the new value: see [Fingerprinter].
 	Fingerprint string `json:"fingerprint,omitempty"`
-	// Consumer names the consumer of a Consumer Acknowledged event.
+	// Consumer names the consumer of a Consumer Acknowledged event; the
+	// event's source must be [ConsumerSource] of it.
 	Consumer string `json:"consumer,omitempty"`
+	// Instance names the process of the consumer that acknowledged: one
+	// instance does not speak for the others (see shared/deactivation).
+	Instance string `json:"instance,omitempty"`
 	// Unacknowledged lists the registered consumers that had not
 	// acknowledged when a credential was deactivated after its grace period.
 	Unacknowledged []string `json:"unacknowledged,omitempty"`
@@ -205,6 +210,10 @@ func (d *Detail) Validate(t DetailType) error {
 		return bad("time", "missing")
 	case t == ConsumerAcknowledged && d.Consumer == "":
 		return bad("consumer", "missing on a Consumer Acknowledged event")
+	case t == ConsumerAcknowledged && d.Instance == "":
+		return bad("instance", "missing on a Consumer Acknowledged event")
+	case d.Instance != "" && CheckInstance(d.Instance) != nil:
+		return bad("instance", CheckInstance(d.Instance).Error())
 	case t == RotationFailed && d.ErrorClass == "":
 		return bad("errorClass", "missing on a Rotation Failed event")
 	case d.ErrorClass != "" && !slices.Contains(ErrorClasses, d.ErrorClass):
@@ -221,7 +230,10 @@ func (d *Detail) Validate(t DetailType) error {
 
 // Event is a rotor event as EventBridge delivers it.
 type Event struct {
-	ID         string
+	ID string
+	// Source is the EventBridge source: "" or [Source] for rotor's own
+	// events, [ConsumerSource] for an acknowledgement.
+	Source     string
 	DetailType DetailType
 	Account    string
 	Region     string
@@ -240,12 +252,19 @@ func Parse(body []byte) (Event, error) {
 	return FromEventBridge(env)
 }
 
-// FromEventBridge validates a decoded EventBridge event.
+// FromEventBridge validates a decoded EventBridge event. Its source is
+// [Source], or [ConsumerSource] for a Consumer Acknowledged event (whether
+// the source names the detail's consumer is the deactivation gate's
+// check, which records a forgery instead of failing on it).
 func FromEventBridge(env awsevents.EventBridgeEvent) (Event, error) {
-	if env.Source != Source {
+	_, fromConsumer := ConsumerOfSource(env.Source)
+	switch {
+	case fromConsumer && DetailType(env.DetailType) != ConsumerAcknowledged:
+		return Event{}, &ValidationError{Field: "source", Reason: fmt.Sprintf("a consumer's source sends only %q, got %q", ConsumerAcknowledged, env.DetailType)}
+	case env.Source != Source && !fromConsumer:
 		return Event{}, fmt.Errorf("%w: source %q", ErrNotRotorEvent, env.Source)
 	}
-	ev := Event{ID: env.ID, DetailType: DetailType(env.DetailType), Account: env.AccountID, Region: env.Region, Time: env.Time}
+	ev := Event{ID: env.ID, Source: env.Source, DetailType: DetailType(env.DetailType), Account: env.AccountID, Region: env.Region, Time: env.Time}
 	if err := json.Unmarshal(env.Detail, &ev.Detail); err != nil {
 		return Event{}, &ValidationError{Field: "detail", Reason: err.Error()}
 	}
@@ -290,4 +309,13 @@ func (f *Fingerprinter) Fingerprint(value []byte) string {
 // Matches reports whether a fingerprint is that of value, in constant time.
 func (f *Fingerprinter) Matches(fingerprint string, value []byte) bool {
 	return hmac.Equal([]byte(fingerprint), []byte(f.Fingerprint(value)))
+}
+
+// EventSource is the event's EventBridge source: [Source] unless the event
+// names another.
+func (ev *Event) EventSource() string {
+	if ev.Source == "" {
+		return Source
+	}
+	return ev.Source
 }

@@ -178,6 +178,13 @@ func TestParseRefuses(t *testing.T) {
 		{"wrong phase", tweak(func(_, d map[string]any) { d["phase"] = "prepare" }), "phase"},
 		{"unknown error class", tweak(func(_, d map[string]any) { d["errorClass"] = "oops" }), "errorClass"},
 		{"ack without consumer", tweak(func(ev, d map[string]any) { ev["detail-type"] = "Consumer Acknowledged"; d["phase"] = "acknowledge" }), "consumer"},
+		{"ack without instance", tweak(func(ev, d map[string]any) {
+			ev["detail-type"], ev["source"], d["phase"], d["consumer"] = "Consumer Acknowledged", "rotor.consumer.orders-api", "acknowledge", "orders-api"
+		}), "instance"},
+		{"ack with a bad instance", tweak(func(ev, d map[string]any) {
+			ev["detail-type"], ev["source"], d["phase"], d["consumer"], d["instance"] = "Consumer Acknowledged", "rotor.consumer.orders-api", "acknowledge", "orders-api", "pod 1"
+		}), "instance"},
+		{"a consumer's source on another detail type", tweak(func(ev, _ map[string]any) { ev["source"] = "rotor.consumer.orders-api" }), "source"},
 		{"failure without class", tweak(func(ev, d map[string]any) { ev["detail-type"] = "Rotation Failed"; d["outcome"] = "failed" }), "errorClass"},
 		{"detail not an object", tweak(func(ev, _ map[string]any) { ev["detail"] = "x" }), "detail"},
 	}
@@ -201,6 +208,31 @@ func TestParseRefuses(t *testing.T) {
 			t.Fatalf("want ErrNotRotorEvent, got %v", err)
 		}
 	})
+}
+
+// A consumer's source is "rotor.consumer.<name>", and Parse keeps it.
+func TestConsumerSource(t *testing.T) {
+	if got := events.ConsumerSource("orders-api"); got != "rotor.consumer.orders-api" {
+		t.Errorf("want rotor.consumer.orders-api, got %q", got)
+	}
+	for _, src := range []string{"rotor", "rotor.consumer.", "rotor.consumerx", "other.consumer.a"} {
+		if name, ok := events.ConsumerOfSource(src); ok {
+			t.Errorf("%q: want no consumer, got %q", src, name)
+		}
+	}
+	if name, ok := events.ConsumerOfSource("rotor.consumer.team/orders:eu"); !ok || name != "team/orders:eu" {
+		t.Errorf("want team/orders:eu, got %q (%v)", name, ok)
+	}
+	ev, err := events.Parse(fixtures(t)["consumer-acknowledged.json"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Source != events.ConsumerSource(ev.Detail.Consumer) || ev.EventSource() != ev.Source || ev.Detail.Instance == "" {
+		t.Errorf("want source %q and an instance, got %q, %q", events.ConsumerSource(ev.Detail.Consumer), ev.Source, ev.Detail.Instance)
+	}
+	if (&events.Event{}).EventSource() != events.Source {
+		t.Errorf("want an event without a source to be rotor's")
+	}
 }
 
 func TestFingerprint(t *testing.T) {

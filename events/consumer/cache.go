@@ -364,13 +364,13 @@ func (c *Cache) acknowledge(ctx context.Context, s *state, old, new Version) {
 	account, region := arnAccountRegion(s.arn)
 	now := c.opts.Now().UTC()
 	ev := events.Event{
-		ID: uuid.NewString(), DetailType: events.ConsumerAcknowledged,
+		ID: uuid.NewString(), Source: events.ConsumerSource(c.opts.Consumer), DetailType: events.ConsumerAcknowledged,
 		Account: account, Region: region, Time: now,
 		Detail: events.Detail{
 			SchemaVersion: events.SchemaVersion, SecretArn: s.arn, SecretName: s.name,
 			Account: account, Region: region, Phase: events.PhaseAcknowledge,
 			VersionID: new.ID, PreviousVersionID: old.ID, Outcome: events.OutcomeSucceeded,
-			Consumer: c.opts.Consumer, Time: now,
+			Consumer: c.opts.Consumer, Instance: c.opts.Instance, Time: now,
 		},
 	}
 	err := ev.Detail.Validate(ev.DetailType)
@@ -379,7 +379,7 @@ func (c *Cache) acknowledge(ctx context.Context, s *state, old, new Version) {
 	}
 	if err != nil {
 		c.stats.ackFailures.Add(1)
-		c.log().Warn("acknowledgement not published", "secret", s.arn, "versionId", new.ID, "consumer", c.opts.Consumer, "error", c.scrub(err).Error())
+		c.log().Warn("acknowledgement not published", "secret", s.arn, "versionId", new.ID, "consumer", c.opts.Consumer, "instance", c.opts.Instance, "error", c.scrub(err).Error())
 		return
 	}
 	c.stats.acks.Add(1)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -61,6 +62,8 @@ func TestBadOptions(t *testing.T) {
 		{"consumer with a space", func(o *consumer.Options) { o.Consumer = "orders api" }, "Consumer"},
 		{"consumer aws:", func(o *consumer.Options) { o.Consumer = "aws:orders" }, "Consumer"},
 		{"consumer too long", func(o *consumer.Options) { o.Consumer = strings.Repeat("a", 114) }, "Consumer"},
+		{"instance with a space", func(o *consumer.Options) { o.Instance = "pod 1" }, "Instance"},
+		{"instance too long", func(o *consumer.Options) { o.Instance = strings.Repeat("i", 65) }, "Instance"},
 		{"negative TTL", func(o *consumer.Options) { o.TTL = -time.Second }, "TTL"},
 		{"negative jitter", func(o *consumer.Options) { o.Jitter = -0.1 }, "Jitter"},
 		{"jitter of 1", func(o *consumer.Options) { o.Jitter = 1 }, "Jitter"},
@@ -93,6 +96,28 @@ func TestBadOptions(t *testing.T) {
 	})
 }
 
+// TestDefaultInstance: without Options.Instance, acknowledgements carry a
+// tag-safe id of the host and the process.
+func TestDefaultInstance(t *testing.T) {
+	id := consumer.DefaultInstance()
+	if err := events.CheckInstance(id); err != nil {
+		t.Fatalf("want a valid instance id, got %q: %v", id, err)
+	}
+	if !strings.HasSuffix(id, fmt.Sprintf("/%d", os.Getpid())) {
+		t.Errorf("want the process id at the end, got %q", id)
+	}
+	s, v1 := newSecret(t)
+	rec := &recorder{}
+	c := newCache(t, s, consumer.Options{Consumer: "orders-api", Publisher: rec})
+	s.rotate(t, v1)
+	if _, err := c.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if acks := rec.events(); len(acks) != 1 || acks[0].Detail.Instance != id {
+		t.Errorf("want one acknowledgement from instance %q, got %+v", id, acks)
+	}
+}
+
 func TestMissingSecret(t *testing.T) {
 	_, err := consumer.New(t.Context(), smc, consumer.Options{SecretID: "consumer-test/no-such-secret"})
 	if !errors.Is(err, consumer.ErrSecretNotFound) {
@@ -106,7 +131,7 @@ func TestMissingSecret(t *testing.T) {
 func TestRefreshSwapsThenHooksThenAcknowledges(t *testing.T) {
 	s, v1 := newSecret(t)
 	rec := &recorder{}
-	c := newCache(t, s, consumer.Options{Consumer: "orders-api", Publisher: rec})
+	c := newCache(t, s, consumer.Options{Consumer: "orders-api", Instance: "orders-api-pod-1", Publisher: rec})
 	var mu sync.Mutex
 	var swaps [][2]string
 	acksAtHook := -1
@@ -153,7 +178,8 @@ func TestRefreshSwapsThenHooksThenAcknowledges(t *testing.T) {
 		t.Fatalf("want 1 acknowledgement, got %d", len(acks))
 	}
 	d := acks[0].Detail
-	if acks[0].DetailType != events.ConsumerAcknowledged || d.VersionID != v2 || d.PreviousVersionID != v1 || d.Consumer != "orders-api" ||
+	if acks[0].DetailType != events.ConsumerAcknowledged || acks[0].Source != "rotor.consumer.orders-api" || d.Instance != "orders-api-pod-1" ||
+		d.VersionID != v2 || d.PreviousVersionID != v1 || d.Consumer != "orders-api" ||
 		d.SecretArn != s.arn || d.SecretName != s.name || d.Account != "123456789012" || d.Region != "us-east-1" ||
 		d.Phase != events.PhaseAcknowledge || d.Outcome != events.OutcomeSucceeded || d.SchemaVersion != events.SchemaVersion {
 		t.Errorf("want a complete acknowledgement of %s, got %+v", v2, d)

@@ -27,6 +27,11 @@
 //   - hooks that run on a swap ([Cache.OnSwap]: a pool drains its old
 //     connections), then an acknowledgement ("Consumer Acknowledged") that
 //     the deactivation gate counts before it revokes the old credential.
+//     Its source is the consumer's own, "rotor.consumer.<Consumer>"
+//     ([events.ConsumerSource]), which the consumer's IAM role is limited
+//     to, so that it proves who sent it; its detail names the instance
+//     ([Options.Instance]), so that one replica does not speak for the
+//     others.
 //
 // # Events are hints; DescribeSecret is the truth
 //
@@ -90,5 +95,8 @@
 //
 // secretsmanager:DescribeSecret and secretsmanager:GetSecretValue on the
 // secret; sqs:ReceiveMessage and sqs:DeleteMessage for [ListenSQS];
-// events:PutEvents through the [Publisher] for acknowledgements.
+// events:PutEvents through the [Publisher] for acknowledgements, with the
+// conditions events:source = "rotor.consumer.<Consumer>" and
+// events:detail-type = "Consumer Acknowledged" (infra/rotor's
+// ConsumerSubscription.Grant writes them).
 package consumer

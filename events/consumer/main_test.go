@@ -157,7 +157,7 @@ func (s *secret) detail(t testing.TB, dt events.DetailType, version, previous st
 		VersionID: version, PreviousVersionID: previous, Outcome: events.OutcomeSucceeded, Time: time.Now().UTC(),
 	}
 	if dt == events.ConsumerAcknowledged {
-		d.Consumer = "someone"
+		d.Consumer, d.Instance = "someone", "someone-1"
 	}
 	if err := d.Validate(dt); err != nil {
 		t.Fatal(err)
@@ -198,7 +198,7 @@ func (p busPublisher) Publish(ctx context.Context, evs ...events.Event) error {
 			return err
 		}
 		entries = append(entries, ebtypes.PutEventsRequestEntry{
-			EventBusName: aws.String(p.bus), Source: aws.String(events.Source), DetailType: aws.String(string(ev.DetailType)),
+			EventBusName: aws.String(p.bus), Source: aws.String(ev.EventSource()), DetailType: aws.String(string(ev.DetailType)),
 			Detail: aws.String(string(raw)), Resources: []string{ev.Detail.SecretArn}, Time: aws.Time(ev.Time),
 		})
 	}

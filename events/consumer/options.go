@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -43,6 +44,14 @@ type Options struct {
 	// "aws:..."), because the deactivation gate records it as a tag.
 	// Required when Publisher is set.
 	Consumer string
+	// Instance names this process among the consumer's replicas in its
+	// acknowledgements (a task id, a pod name): the deactivation gate waits
+	// for as many instances as the consumer's registration declares, so
+	// one replica does not speak for the others. Tag-safe like Consumer, at
+	// most 64 characters. Default: the host name and the process id
+	// ([DefaultInstance]); give a stable id when there is one, so that a
+	// restarted process is not counted twice.
+	Instance string
 	// Publisher receives one "Consumer Acknowledged" event per swap, and
 	// one for the version [New] loads; nil sends none.
 	Publisher Publisher
@@ -120,6 +129,11 @@ func (o Options) withDefaults() (Options, error) {
 			return bad("Consumer", err.Error())
 		}
 	}
+	if o.Instance == "" {
+		o.Instance = DefaultInstance()
+	} else if err := events.CheckInstance(o.Instance); err != nil {
+		return bad("Instance", err.Error())
+	}
 	if o.TTL == 0 {
 		o.TTL = DefaultTTL
 	}
@@ -139,4 +153,23 @@ func (o Options) withDefaults() (Options, error) {
 		o.Now = time.Now
 	}
 	return o, nil
+}
+
+// DefaultInstance is the instance id of a process that names none: its
+// host name (a container's is its task or pod) and process id, with the
+// characters a tag may not hold replaced by "-", within
+// [events.MaxInstanceLen].
+func DefaultInstance() string {
+	host, _ := os.Hostname()
+	id := []rune(fmt.Sprintf("%s/%d", host, os.Getpid()))
+	for i, r := range id {
+		if events.CheckTagChars(string(r)) != nil {
+			id[i] = '-'
+		}
+	}
+	s := string(id)
+	if len(s) > events.MaxInstanceLen {
+		s = s[len(s)-events.MaxInstanceLen:]
+	}
+	return s
 }

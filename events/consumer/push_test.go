@@ -31,8 +31,8 @@ func TestSwapThroughSQS(t *testing.T) {
 	bus := newBus(t)
 	eventsURL, eventsARN := newQueue(t)
 	acksURL, acksARN := newQueue(t)
-	route(t, bus, `{"source":["rotor"]}`, eventsARN)
-	route(t, bus, `{"source":["rotor"],"detail-type":["Consumer Acknowledged"]}`, acksARN)
+	route(t, bus, `{"source":["rotor",{"prefix":"rotor.consumer."}]}`, eventsARN)
+	route(t, bus, `{"source":[{"prefix":"rotor.consumer."}],"detail-type":["Consumer Acknowledged"]}`, acksARN)
 
 	var logs logBuffer
 	c := newCache(t, s, consumer.Options{Consumer: "orders-api", Publisher: busPublisher{bus}, Logger: logs.logger()})
@@ -58,7 +58,7 @@ func TestSwapThroughSQS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("want a valid rotor event, got %v", err)
 	}
-	if ack.DetailType != events.ConsumerAcknowledged || ack.Detail.VersionID != v2 || ack.Detail.PreviousVersionID != v1 ||
+	if ack.DetailType != events.ConsumerAcknowledged || ack.Source != events.ConsumerSource("orders-api") || ack.Detail.Instance == "" || ack.Detail.VersionID != v2 || ack.Detail.PreviousVersionID != v1 ||
 		ack.Detail.Consumer != "orders-api" || ack.Detail.SecretArn != s.arn {
 		t.Errorf("want an acknowledgement of %s by orders-api, got %+v", v2, ack.Detail)
 	}

@@ -26,7 +26,8 @@
 //
 // Every event is validated ([events.Detail.Validate]) before it is sent; an
 // invalid one is not sent and is reported like an event the service
-// refused. The entry's Source is [events.Source], its DetailType the
+// refused. The entry's Source is the event's ([events.Event.EventSource]:
+// [events.Source], or a consumer's own for an acknowledgement), its DetailType the
 // event's, its Detail the JSON of [events.Detail], its Resources the
 // secret's ARN, its Time the event's.
 //

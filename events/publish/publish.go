@@ -286,14 +286,14 @@ func (p *Publisher) entry(ev *events.Event) (*entry, *Miss) {
 		t = ev.Detail.Time
 	}
 	e := &entry{ev: ev, req: types.PutEventsRequestEntry{
-		Source:       aws.String(events.Source),
+		Source:       aws.String(ev.EventSource()),
 		DetailType:   aws.String(string(ev.DetailType)),
 		Detail:       aws.String(string(detail)),
 		Resources:    []string{ev.Detail.SecretArn},
 		Time:         aws.Time(t),
 		EventBusName: aws.String(p.opts.BusName),
 	}}
-	e.size = timeSize + len(events.Source) + len(ev.DetailType) + len(detail) + len(ev.Detail.SecretArn)
+	e.size = timeSize + len(ev.EventSource()) + len(ev.DetailType) + len(detail) + len(ev.Detail.SecretArn)
 	if e.size > MaxBatchSize {
 		return nil, miss(CodeEntryTooLarge, fmt.Errorf("entry of %d bytes exceeds PutEvents' %d", e.size, MaxBatchSize))
 	}
