@@ -65,7 +65,7 @@ func TestAllAcknowledged(t *testing.T) {
 	}
 
 	// A duplicate ack changes nothing and publishes nothing.
-	res, err := h.gate.Acknowledge(ctx, a.arn, "billing-worker", cur)
+	res, err := h.gate.Acknowledge(ctx, ackOf(a, "billing-worker", cur))
 	if err != nil || res != deactivation.AckDuplicate {
 		t.Errorf("duplicate ack: want %q, got %q (%v)", deactivation.AckDuplicate, res, err)
 	}
@@ -199,30 +199,30 @@ func TestAcknowledgements(t *testing.T) {
 	ctx := t.Context()
 
 	tests := []struct {
-		name             string
-		consumer, ver    string
-		want             deactivation.AckResult
-		wantTag, wantVal string // tag expected afterwards ("" = absent)
+		name          string
+		consumer, ver string
+		want          deactivation.AckResult
+		wantVal       string // the version the instance's tag holds afterwards ("" = absent)
 	}{
-		{"ack of the previous version is stale", "orders-api", v1, deactivation.AckStale, deactivation.AckTagPrefix + "orders-api", ""},
-		{"ack of an unknown version is stale", "orders-api", "00000000-0000-4000-8000-000000000000", deactivation.AckStale, deactivation.AckTagPrefix + "orders-api", ""},
-		{"ack of the current version is recorded", "orders-api", v2, deactivation.AckRecorded, deactivation.AckTagPrefix + "orders-api", v2},
-		{"the same ack again is a duplicate", "orders-api", v2, deactivation.AckDuplicate, deactivation.AckTagPrefix + "orders-api", v2},
-		{"a late ack of the previous version does not undo it", "orders-api", v1, deactivation.AckStale, deactivation.AckTagPrefix + "orders-api", v2},
-		{"ack of an unregistered consumer is ignored", "reporting", v2, deactivation.AckUnregistered, deactivation.AckTagPrefix + "reporting", ""},
+		{"ack of the previous version is stale", "orders-api", v1, deactivation.AckStale, ""},
+		{"ack of an unknown version is stale", "orders-api", "00000000-0000-4000-8000-000000000000", deactivation.AckStale, ""},
+		{"ack of the current version is recorded", "orders-api", v2, deactivation.AckRecorded, v2},
+		{"the same ack again is a duplicate", "orders-api", v2, deactivation.AckDuplicate, v2},
+		{"a late ack of the previous version does not undo it", "orders-api", v1, deactivation.AckStale, v2},
+		{"ack of an unregistered consumer is ignored", "reporting", v2, deactivation.AckUnregistered, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := h.gate.Acknowledge(ctx, a.arn, tt.consumer, tt.ver)
+			got, err := h.gate.Acknowledge(ctx, ackOf(a, tt.consumer, tt.ver))
 			if err != nil || got != tt.want {
 				t.Fatalf("want %q, got %q (%v)", tt.want, got, err)
 			}
-			if val := a.tags(t)[tt.wantTag]; val != tt.wantVal {
-				t.Errorf("want tag %s = %q, got %q", tt.wantTag, tt.wantVal, val)
+			if val := ackedVersion(t, a, tt.consumer, instanceOf(tt.consumer)); val != tt.wantVal {
+				t.Errorf("want %s's acknowledgement tag to hold %q, got %q", tt.consumer, tt.wantVal, val)
 			}
 		})
 	}
-	if logs := h.logs.String(); !strings.Contains(logs, "unregistered consumer") || !strings.Contains(logs, "stale acknowledgement") {
+	if logs := h.logs.String(); !strings.Contains(logs, "not registered") || !strings.Contains(logs, "is not AWSCURRENT") {
 		t.Errorf("want log lines for the unregistered and the stale acks, got:\n%s", logs)
 	}
 	prev, _ := a.read(t, "AWSPREVIOUS")
@@ -240,7 +240,7 @@ func TestCrashBetweenDeactivateAndTag(t *testing.T) {
 	cur := a.rotate(t, false)
 	h := newGate(t, alternating, 0)
 	ctx := t.Context()
-	if _, err := h.gate.Acknowledge(ctx, a.arn, "orders-api", cur); err != nil {
+	if _, err := h.gate.Acknowledge(ctx, ackOf(a, "orders-api", cur)); err != nil {
 		// The ack itself is recorded; only evaluation reaches the fault.
 		t.Fatalf("ack: %v", err)
 	}
@@ -252,7 +252,7 @@ func TestCrashBetweenDeactivateAndTag(t *testing.T) {
 		t.Fatalf("want AWSPREVIOUS on %s, got %s", cur, prev2)
 	}
 	h.store.failKey = deactivation.DeactivatedTag
-	_, err := h.gate.Acknowledge(ctx, a.arn, "orders-api", cur2)
+	_, err := h.gate.Acknowledge(ctx, ackOf(a, "orders-api", cur2))
 	var ee *deactivation.EvaluateError
 	if !errors.As(err, &ee) || ee.Phase != "tag" {
 		t.Fatalf("with TagResource failing: want an EvaluateError in phase tag, got %v", err)
@@ -320,7 +320,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := h.gate.Acknowledge(t.Context(), a.arn, tt.consumer, tt.version)
+			_, err := h.gate.Acknowledge(t.Context(), ackOf(a, tt.consumer, tt.version))
 			var fe *deactivation.FieldError
 			if !errors.As(err, &fe) || fe.Field != tt.wantField {
 				t.Fatalf("want a FieldError naming %q, got %v", tt.wantField, err)
@@ -427,7 +427,7 @@ func TestSingleUser(t *testing.T) {
 	bCred, _ := b.read(t, "AWSCURRENT")
 	bprev := b.version(t, "AWSPREVIOUS")
 	alt := newGate(t, alternating, 25*time.Hour)
-	dec, err := alt.gate.Acknowledge(t.Context(), b.arn, "orders-api", bcur)
+	dec, err := alt.gate.Acknowledge(t.Context(), ackOf(b, "orders-api", bcur))
 	if err != nil || dec != deactivation.AckRecorded {
 		t.Fatalf("want %q, got %q (%v)", deactivation.AckRecorded, dec, err)
 	}
@@ -459,7 +459,7 @@ func TestRotationInProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := newGate(t, alternating, 25*time.Hour)
-	if res, err := h.gate.Acknowledge(t.Context(), a.arn, "orders-api", cur); err != nil || res != deactivation.AckRecorded {
+	if res, err := h.gate.Acknowledge(t.Context(), ackOf(a, "orders-api", cur)); err != nil || res != deactivation.AckRecorded {
 		t.Fatalf("want %q, got %q (%v)", deactivation.AckRecorded, res, err)
 	}
 	dec, err := h.gate.Evaluate(t.Context(), a.arn)

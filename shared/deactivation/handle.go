@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	awsevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/rotorhq/rotor/events"
+	"github.com/rotorhq/rotor/shared/metrics"
 	"github.com/rotorhq/rotor/shared/secretstore"
+	"github.com/rotorhq/rotor/shared/secretstore/awssm"
 )
 
 // Scheduled events: what an EventBridge schedule (a rule with a
@@ -21,8 +24,9 @@ const (
 
 // Handle is the gate's EventBridge entry point:
 //
-//   - rotor "Consumer Acknowledged": record the acknowledgement, then
-//     evaluate the secret;
+//   - rotor "Consumer Acknowledged" (source "rotor.consumer.<name>"):
+//     check who sent it, record the acknowledgement, then evaluate the
+//     secret ([Gate.Acknowledge]);
 //   - rotor "Rotation Completed": evaluate the secret (which reports every
 //     consumer unacknowledged);
 //   - "Scheduled Event" from aws.events: evaluate every secret of
@@ -33,7 +37,7 @@ func (g *Gate) Handle(ctx context.Context, ev awsevents.EventBridgeEvent) error 
 	if ev.Source == ScheduledSource && ev.DetailType == ScheduledDetailType {
 		return g.Sweep(ctx)
 	}
-	if ev.Source != events.Source {
+	if _, fromConsumer := events.ConsumerOfSource(ev.Source); ev.Source != events.Source && !fromConsumer {
 		return fmt.Errorf("%w: source %q, detail-type %q", ErrUnsupportedEvent, ev.Source, ev.DetailType)
 	}
 	re, err := events.FromEventBridge(ev)
@@ -42,7 +46,10 @@ func (g *Gate) Handle(ctx context.Context, ev awsevents.EventBridgeEvent) error 
 	}
 	switch re.DetailType {
 	case events.ConsumerAcknowledged:
-		_, err := g.Acknowledge(ctx, re.Detail.SecretArn, re.Detail.Consumer, re.Detail.VersionID)
+		_, err := g.Acknowledge(ctx, AckRequest{
+			SecretID: re.Detail.SecretArn, Consumer: re.Detail.Consumer, Instance: re.Detail.Instance,
+			Version: re.Detail.VersionID, Source: re.Source, Account: re.Account,
+		})
 		return err
 	case events.Completed:
 		_, err := g.Evaluate(ctx, re.Detail.SecretArn)
@@ -56,61 +63,172 @@ func (g *Gate) Handle(ctx context.Context, ev awsevents.EventBridgeEvent) error 
 // AckResult says what [Gate.Acknowledge] did with an acknowledgement.
 type AckResult string
 
-// Results of an acknowledgement.
+// Results of an acknowledgement. Every result but recorded and duplicate
+// is a refusal: nothing is recorded, the refusal is logged and counted in
+// the metric RefusedAcknowledgements (dimensions SecretName and Reason,
+// the result), and [Gate.Acknowledge] returns no error, since sending the
+// same event again would not change the answer.
 const (
-	// AckRecorded: the acknowledgement tag now holds the version.
+	// AckRecorded: the instance's acknowledgement tag now holds the version.
 	AckRecorded AckResult = "recorded"
 	// AckDuplicate: the tag held the version already.
 	AckDuplicate AckResult = "duplicate"
+	// AckForged: the event's source is not the consumer's own
+	// ("rotor.consumer.<name>"): another consumer, or rotor's own source,
+	// tried to acknowledge in its name.
+	AckForged AckResult = "forged"
+	// AckForeign: the event comes from another account than the one the
+	// consumer's registration names (or the secret's, when it names none).
+	AckForeign AckResult = "foreign"
 	// AckStale: the version is not AWSCURRENT (an old or out-of-order
-	// acknowledgement); nothing recorded.
+	// acknowledgement).
 	AckStale AckResult = "stale"
-	// AckUnregistered: the consumer is not registered on the secret;
-	// nothing recorded.
+	// AckUnregistered: the consumer is not registered on the secret.
 	AckUnregistered AckResult = "unregistered"
+	// AckBadRegistration: the consumer's registration tag does not parse
+	// ([ParseRegistration]); the consumer waits for the grace period.
+	AckBadRegistration AckResult = "bad-registration"
+	// AckNoRoom: the secret has [MaxTags] tags, even without the
+	// acknowledgements of older versions.
+	AckNoRoom AckResult = "no-room"
 )
 
-// Acknowledge records that consumer uses version of the secret, as tag
-// rotor:ack:<consumer> = version, and evaluates the secret when it did (or
-// had done) so. A bad consumer name or version id is a [*FieldError]
-// naming "consumer" or "versionId", and changes nothing.
-func (g *Gate) Acknowledge(ctx context.Context, secretID, consumer, version string) (AckResult, error) {
-	if err := ValidateConsumerName("consumer", consumer); err != nil {
+// MetricRefusedAcks counts refused acknowledgements, with the dimensions
+// [DimensionSecretName] and [DimensionReason].
+const (
+	MetricRefusedAcks = "RefusedAcknowledgements"
+	DimensionReason   = "Reason"
+)
+
+// AckRequest is one acknowledgement: which instance of which consumer uses
+// which version, and who sent it.
+type AckRequest struct {
+	SecretID string
+	Consumer string
+	Instance string
+	Version  string
+	// Source and Account are the EventBridge event's source and account,
+	// which EventBridge sets from the sender's identity, not from what it
+	// says: Source must be [events.ConsumerSource] of Consumer (IAM lets
+	// each consumer's role put only its own), Account the registration's
+	// account, or the secret's.
+	Source  string
+	Account string
+}
+
+// Acknowledge records that an instance of a consumer uses a version of the
+// secret, as the tag [InstanceAckTag], and then evaluates the secret. A bad
+// consumer name, instance id or version id is a [*FieldError] naming
+// "consumer", "instance" or "versionId", and changes nothing. A forged,
+// foreign, stale or unregistered acknowledgement is refused and recorded
+// (see [AckResult]).
+//
+// The evaluation reads the secret again after the tag is written: two
+// acknowledgements that arrive together each read the tags before the
+// other wrote, and each would see the other missing if it evaluated what
+// it read; reading after writing, the later of the two sees both.
+func (g *Gate) Acknowledge(ctx context.Context, req AckRequest) (AckResult, error) {
+	if err := ValidateConsumerName("consumer", req.Consumer); err != nil {
 		return "", err
 	}
-	if err := validateVersionID("versionId", version); err != nil {
+	if err := validateInstance("instance", req.Instance); err != nil {
 		return "", err
 	}
-	d, err := g.cfg.Store.Details(ctx, secretID)
+	if err := validateVersionID("versionId", req.Version); err != nil {
+		return "", err
+	}
+	d, err := g.cfg.Store.Details(ctx, req.SecretID)
 	if err != nil {
-		return "", &EvaluateError{SecretID: secretID, Phase: "describe", Err: err}
+		return "", &EvaluateError{SecretID: req.SecretID, Phase: "describe", Err: err}
 	}
-	log := g.log.With("secret", d.Name, "consumer", consumer, "version", version)
-	if _, ok := d.Tags[ConsumerTagPrefix+consumer]; !ok {
-		log.WarnContext(ctx, "acknowledgement from an unregistered consumer ignored; register it with the tag "+ConsumerTagPrefix+"<name>")
-		return AckUnregistered, nil
-	}
-	if !d.HasStage(version, secretstore.Current) {
-		log.InfoContext(ctx, "stale acknowledgement ignored: the version is not AWSCURRENT")
-		return AckStale, nil
-	}
-	if d.Tags == nil {
-		d.Tags = map[string]string{}
-	}
-	result := AckDuplicate
-	key := AckTagPrefix + consumer
-	if d.Tags[key] != version {
-		if err := g.cfg.Store.Tag(ctx, secretID, map[string]string{key: version}); err != nil {
-			return "", &EvaluateError{SecretID: secretID, Phase: "tag", Err: err}
+	log := g.log.With("secret", d.Name, "consumer", req.Consumer, "instance", req.Instance, "version", req.Version)
+	refuse := func(result AckResult, why string, attrs ...any) (AckResult, error) {
+		level := slog.LevelWarn
+		if result == AckStale {
+			level = slog.LevelInfo // late events are ordinary
 		}
-		d.Tags[key] = version
+		log.Log(ctx, level, "acknowledgement refused: "+why, append([]any{"reason", string(result)}, attrs...)...)
+		if err := g.cfg.Metrics.Emit(MetricRefusedAcks, 1, metrics.Count,
+			map[string]string{DimensionSecretName: d.Name, DimensionReason: string(result)}); err != nil {
+			log.WarnContext(ctx, "could not emit the metric", "metric", MetricRefusedAcks, "error", err)
+		}
+		return result, nil
+	}
+	if req.Source != events.ConsumerSource(req.Consumer) {
+		return refuse(AckForged, "the event's source is not the consumer's own", "source", req.Source, "want_source", events.ConsumerSource(req.Consumer))
+	}
+	value, ok := d.Tags[ConsumerTagPrefix+req.Consumer]
+	if !ok {
+		return refuse(AckUnregistered, "the consumer is not registered; register it with the tag "+ConsumerTagPrefix+"<name>")
+	}
+	reg := ParseRegistration(req.Consumer, value)
+	if reg.Err != nil {
+		return refuse(AckBadRegistration, "the registration tag does not parse; the consumer waits for the grace period", "error", reg.Err.Error())
+	}
+	wantAccount := reg.Account
+	if wantAccount == "" {
+		wantAccount, _ = arnParts(d.ARN)
+	}
+	if req.Account != wantAccount {
+		return refuse(AckForeign, "the event comes from another account than the registration's", "account", req.Account, "want_account", wantAccount)
+	}
+	if !d.HasStage(req.Version, secretstore.Current) {
+		return refuse(AckStale, "the version is not AWSCURRENT")
+	}
+	key, ackValue := InstanceAckTag(req.Consumer, req.Instance, req.Version)
+	result := AckDuplicate
+	if d.Tags[key] != ackValue {
+		if _, exists := d.Tags[key]; !exists && len(d.Tags) >= MaxTags {
+			n, err := g.prune(ctx, req.SecretID, d, req.Version)
+			if err != nil {
+				return "", &EvaluateError{SecretID: req.SecretID, Phase: "tag", Err: err}
+			}
+			if len(d.Tags)-n >= MaxTags {
+				return refuse(AckNoRoom, fmt.Sprintf("the secret has %d tags, the most it may carry", MaxTags))
+			}
+		}
+		if err := g.cfg.Store.Tag(ctx, req.SecretID, map[string]string{key: ackValue}); err != nil {
+			return "", &EvaluateError{SecretID: req.SecretID, Phase: "tag", Err: err}
+		}
 		result = AckRecorded
 	}
 	log.InfoContext(ctx, "acknowledgement "+string(result))
-	if _, err := g.evaluate(ctx, secretID, d); err != nil {
+	if _, err := g.Evaluate(ctx, req.SecretID); err != nil {
 		return result, err
 	}
 	return result, nil
+}
+
+// untagger is the optional part of a [Store] that removes tags
+// (UntagResource); *awssm.Store has it.
+type untagger interface {
+	Untag(ctx context.Context, secretID string, keys []string) error
+}
+
+// prune makes room for an acknowledgement: it removes the acknowledgement
+// tags of versions other than current (instances that left, versions gone
+// by) and returns how many. An instance that acknowledges current while a
+// prune based on an older read removes its tag loses that
+// acknowledgement: the gate then waits longer, never revokes earlier.
+func (g *Gate) prune(ctx context.Context, secretID string, d awssm.Details, current string) (int, error) {
+	u, ok := g.cfg.Store.(untagger)
+	if !ok {
+		return 0, nil
+	}
+	var keys []string
+	for _, a := range instanceAcks(d.Tags) {
+		if a.version != current {
+			keys = append(keys, a.key)
+		}
+	}
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	if err := u.Untag(ctx, secretID, keys); err != nil {
+		return 0, err
+	}
+	g.log.InfoContext(ctx, "acknowledgements of older versions removed to make room", "secret", d.Name, "tags", len(keys))
+	return len(keys), nil
 }
 
 // Sweep evaluates every secret of [Config.Secrets], or, when that is

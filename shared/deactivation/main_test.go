@@ -516,15 +516,41 @@ func rotorEvent(t testing.TB, a *app, typ events.DetailType, version, consumer s
 		Phase: phase, VersionID: version, Outcome: events.OutcomeSucceeded,
 		Consumer: consumer, Time: time.Now().UTC(),
 	}
+	source := events.Source
+	if typ == events.ConsumerAcknowledged {
+		source, d.Instance = events.ConsumerSource(consumer), instanceOf(consumer)
+	}
 	raw, err := json.Marshal(d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return awsevents.EventBridgeEvent{
-		Version: "0", ID: uuid.NewString(), DetailType: string(typ), Source: events.Source,
+		Version: "0", ID: uuid.NewString(), DetailType: string(typ), Source: source,
 		AccountID: awslocal.DefaultAccount, Region: awslocal.DefaultRegion, Time: time.Now().UTC(),
 		Resources: []string{a.arn}, Detail: raw,
 	}
+}
+
+// instanceOf is the one instance of a consumer in the tests that do not
+// count instances.
+func instanceOf(string) string { return "pod-1" }
+
+// ackOf is the acknowledgement of consumer's one instance, as Handle
+// builds it from an event the consumer sent from the secret's account.
+func ackOf(a *app, consumer, version string) deactivation.AckRequest {
+	return deactivation.AckRequest{
+		SecretID: a.arn, Consumer: consumer, Instance: instanceOf(consumer), Version: version,
+		Source: events.ConsumerSource(consumer), Account: awslocal.DefaultAccount,
+	}
+}
+
+// ackedVersion is the version an instance's acknowledgement tag holds, ""
+// if it has none.
+func ackedVersion(t testing.TB, a *app, consumer, instance string) string {
+	t.Helper()
+	key, _ := deactivation.InstanceAckTag(consumer, instance, "")
+	v, _, _ := strings.Cut(a.tags(t)[key], " ")
+	return v
 }
 
 func ack(t testing.TB, h *harness, a *app, consumer, version string) {

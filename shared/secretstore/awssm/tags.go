@@ -124,3 +124,26 @@ func (s *Store) Rotate(ctx context.Context, secretID string) (string, error) {
 	}
 	return aws.ToString(out.VersionId), nil
 }
+
+// UntagAPI is the part of *secretsmanager.Client that [Store.Untag] uses,
+// apart from [TagAPI] so that clients and fakes that only tag need not
+// have it.
+type UntagAPI interface {
+	UntagResource(ctx context.Context, params *secretsmanager.UntagResourceInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.UntagResourceOutput, error)
+}
+
+var _ UntagAPI = (*secretsmanager.Client)(nil)
+
+// Untag removes tag keys from the secret (UntagResource; a key the secret
+// does not have is no error). Keys are sent in sorted order.
+func (s *Store) Untag(ctx context.Context, secretID string, keys []string) error {
+	api, ok := s.api.(UntagAPI)
+	if !ok {
+		return ErrNoTagAPI
+	}
+	in := &secretsmanager.UntagResourceInput{SecretId: aws.String(secretID), TagKeys: slices.Sorted(slices.Values(keys))}
+	if _, err := api.UntagResource(ctx, in); err != nil {
+		return wrap(err, "untag secret %s", secretID)
+	}
+	return nil
+}

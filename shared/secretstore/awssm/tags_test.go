@@ -51,6 +51,12 @@ func TestTagsAgainstMoto(t *testing.T) {
 			t.Errorf("tag %s: want %q, got %q", k, v, d.Tags[k])
 		}
 	}
+	if err := s.Untag(ctx, name, []string{"rotor:ack:orders", "no-such-key"}); err != nil {
+		t.Fatalf("Untag: want no error, got %v", err)
+	}
+	if d, err = s.Details(ctx, name); err != nil || d.Tags["rotor:ack:orders"] != "" || d.Tags["team"] != "billing" {
+		t.Errorf("after Untag: want rotor:ack:orders gone and team kept, got %v (%v)", d.Tags, err)
+	}
 	found, err := s.ListTagged(ctx, prefix)
 	var arns []string
 	for _, f := range found {
@@ -80,6 +86,9 @@ func TestTagNeedsTagAPI(t *testing.T) {
 	s := awssm.New(fakeAPI{})
 	if err := s.Tag(t.Context(), "x", map[string]string{"k": "v"}); !errors.Is(err, awssm.ErrNoTagAPI) {
 		t.Errorf("Tag: want ErrNoTagAPI, got %v", err)
+	}
+	if err := s.Untag(t.Context(), "x", []string{"k"}); !errors.Is(err, awssm.ErrNoTagAPI) {
+		t.Errorf("Untag: want ErrNoTagAPI, got %v", err)
 	}
 	if _, err := s.ListTagged(t.Context(), "k"); !errors.Is(err, awssm.ErrNoTagAPI) {
 		t.Errorf("ListTagged: want ErrNoTagAPI, got %v", err)
