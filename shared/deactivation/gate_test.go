@@ -334,6 +334,15 @@ func TestBadInput(t *testing.T) {
 			}
 		})
 	}
+	for _, instance := range []string{"", "pod 1", strings.Repeat("i", events.MaxInstanceLen+1)} {
+		req := ackOf(a, "orders-api", cur)
+		req.Instance = instance
+		_, err := h.gate.Acknowledge(t.Context(), req)
+		var fe *deactivation.FieldError
+		if !errors.As(err, &fe) || fe.Field != "instance" {
+			t.Errorf("instance %q: want a FieldError naming instance, got %v", instance, err)
+		}
+	}
 	if max := strings.Repeat("a", deactivation.MaxConsumerNameLen); deactivation.ValidateConsumerName("consumer", max) != nil {
 		t.Errorf("want a name of %d characters accepted, got refused", deactivation.MaxConsumerNameLen)
 	}

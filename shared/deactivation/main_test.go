@@ -443,14 +443,17 @@ func (h *harness) unacknowledged(t testing.TB, secretName string) (float64, int)
 
 // faultyStore fails the first Tag call whose keys include failKey, and
 // runs onValue once, at the first value read of an evaluation: after the
-// gate's decision, before its Deactivator takes the target's lock.
+// gate's decision, before its Deactivator takes the target's lock; and it
+// calls beforeTag (when set) before every Tag call. The hooks drive
+// interleavings.
 type faultyStore struct {
 	*awssm.Store
-	mu      sync.Mutex
-	failKey string
-	failed  int
-	onValue func()
-	calls   map[string]int // by method, for the benchmarks
+	mu        sync.Mutex
+	failKey   string
+	failed    int
+	onValue   func()
+	beforeTag func(tags map[string]string)
+	calls     map[string]int // by method, for the benchmarks
 }
 
 func (f *faultyStore) count(method string) {
@@ -495,6 +498,12 @@ func (f *faultyStore) Value(ctx context.Context, secretID, versionID string) ([]
 
 func (f *faultyStore) Tag(ctx context.Context, secretID string, tags map[string]string) error {
 	f.count("TagResource")
+	f.mu.Lock()
+	hook := f.beforeTag
+	f.mu.Unlock()
+	if hook != nil {
+		hook(tags)
+	}
 	f.mu.Lock()
 	if _, ok := tags[f.failKey]; ok && f.failKey != "" {
 		f.failKey = ""

@@ -3,6 +3,7 @@ package deactivation_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,3 +68,40 @@ func TestConfigGracePeriod(t *testing.T) {
 type nopStore struct{ deactivation.Store }
 
 type nopPublisher struct{ deactivation.Publisher }
+
+// TestParseRegistration: the registration tag's value; each case tweaks a
+// valid baseline.
+func TestParseRegistration(t *testing.T) {
+	tests := []struct {
+		name, value   string
+		wantAccount   string
+		wantInstances int
+		wantErr       bool
+	}{
+		{"free words only", "sqs queue-orders", "", 1, false},
+		{"empty", "", "", 1, false},
+		{"baseline", "bus account=111122223333 instances=3", "111122223333", 3, false},
+		{"instances at the tag limit", "instances=50", "", 50, false},
+		{"account of 11 digits", "account=11112222333", "", 0, true},
+		{"account with a letter", "account=11112222333x", "", 0, true},
+		{"instances zero", "instances=0", "", 0, true},
+		{"instances above the tag limit", "instances=51", "", 0, true},
+		{"instances not a number", "instances=three", "", 0, true},
+		{"unknown key", "sqs instance=3", "", 0, true},
+		{"key twice", "instances=2 instances=3", "", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := deactivation.ParseRegistration("orders-api", tt.value)
+			if tt.wantErr {
+				if r.Err == nil || !strings.Contains(r.Err.Error(), "orders-api") {
+					t.Fatalf("want an error naming the consumer, got %+v", r)
+				}
+				return
+			}
+			if r.Err != nil || r.Account != tt.wantAccount || r.Instances != tt.wantInstances {
+				t.Fatalf("want account %q, %d instances, got %+v", tt.wantAccount, tt.wantInstances, r)
+			}
+		})
+	}
+}
