@@ -11,8 +11,13 @@
 // # Registrations are tags
 //
 // A consumer registers on the secret with a tag "rotor:consumer:<name>"
-// ([ConsumerTagPrefix]); the value is free (the queue, "lambda"). Tags and
-// not the gate's configuration, because tags
+// ([ConsumerTagPrefix]). Its value is free words (the queue, "sqs",
+// "lambda") and two settings the gate reads ([ParseRegistration]):
+// "account=<12 digits>", the account the consumer acknowledges from when
+// it is not the secret's, and "instances=<n>", how many instances of the
+// consumer must acknowledge (default 1). A value that does not parse
+// leaves the consumer registered and never acknowledged: only the grace
+// period revokes. Tags and not the gate's configuration, because tags
 //
 //   - travel with the secret, across accounts, and come back in
 //     DescribeSecret, which the gate calls anyway: no extra call;
@@ -21,13 +26,15 @@
 //   - are visible to auditors in the console and in CloudTrail.
 //
 // The limit: a secret carries at most 50 tags ([MaxTags]), and each
-// consumer takes two (its registration and its acknowledgement), shared
-// with every other tag of the secret; so about 20 consumers per secret in
-// practice. A secret with more consumers than that needs the alternative:
-// registrations in the gate's configuration or in a DynamoDB table keyed by
-// secret ARN, with acknowledgements as conditional writes to it. That costs
-// a table, its IAM and an extra call per evaluation, which is why it is not
-// the default.
+// consumer takes one for its registration and one per instance for its
+// acknowledgements, shared with every other tag of the secret; so a few
+// dozen instances per secret in practice. When the secret is full, the
+// gate removes the acknowledgements of older versions to make room, and
+// refuses the acknowledgement ("no-room") when that is not enough. A
+// secret with more consumers than that needs the alternative:
+// registrations and acknowledgements in a DynamoDB table keyed by secret
+// ARN, with conditional writes. That costs a table, its IAM and an extra
+// call per evaluation, which is why it is not the default.
 //
 // Consumer names follow the tag rules of Secrets Manager's TagResource
 // (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_TagResource.html,
@@ -38,16 +45,81 @@
 // [MaxConsumerNameLen] characters. [ValidateConsumerName] checks them; an
 // acknowledgement with a bad name is a [*FieldError] naming "consumer".
 //
-// # Acknowledgements are tags too
+// # Who may acknowledge
 //
-// A consumer acknowledges with a rotor "Consumer Acknowledged" event (the
-// consumer SDK sends it once it uses the new version). The gate records it
-// as the tag "rotor:ack:<name>" = versionId ([AckTagPrefix]). TagResource
-// sets one key and leaves the others, so concurrent acknowledgements of two
-// consumers never overwrite each other, and setting the same value twice
-// is harmless. An acknowledgement for a version that is not AWSCURRENT is
-// stale (an old or out-of-order event) and ignored; one from a consumer
-// that is not registered is logged and ignored.
+// An acknowledgement is what lets the gate revoke a credential early, so
+// it must come from the consumer it names. IAM can scope events:PutEvents
+// by the condition keys events:source and events:detail-type, never by a
+// field of the detail
+// (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html),
+// so a consumer name in the detail proves nothing by itself. Each consumer
+// therefore sends from its own source, "rotor.consumer.<name>"
+// ([events.ConsumerSource]); the CDK constructs (infra/rotor,
+// ConsumerSubscription.Grant) give the consumer's role PutEvents with the
+// conditions events:source = its source and events:detail-type =
+// "Consumer Acknowledged", and a bus policy that admits another account
+// does the same for that account. EventBridge sets an event's account
+// from the sender's credentials. The gate ([Gate.Acknowledge]) then
+// refuses:
+//
+//   - forged: the source is not "rotor.consumer.<consumer in the
+//     detail>" (another consumer's source, or rotor's own);
+//   - foreign: the event's account is not the registration's "account=",
+//     or the secret's own when the registration names none;
+//   - stale: the version is not AWSCURRENT (an old or out-of-order event);
+//   - unregistered, bad-registration, no-room (above).
+//
+// A refusal writes nothing, logs a line with its reason, and counts in the
+// metric RefusedAcknowledgements (dimensions SecretName and Reason): an
+// alarm on forged and foreign finds a misconfigured or hostile sender.
+// The limit: the gate trusts the IAM policies of the accounts that may
+// put events on the bus. Whoever may put events of source
+// "rotor.consumer.orders-api" (an administrator of the account, or a role
+// granted it by hand) can acknowledge for orders-api.
+//
+// # Instances
+//
+// One queue per service means that one replica receives "Rotation
+// Completed", swaps and acknowledges; the others swap when they poll
+// (events/consumer, TTL) and acknowledge then. Replicas share a role, so
+// IAM cannot tell them apart: every acknowledgement names its instance
+// (events.Detail.Instance; the consumer SDK sends the host name and process
+// id, or its Options.Instance) and the gate records it per instance
+// as the tag [InstanceAckTag]: "rotor:ack:<hash of consumer and instance>"
+// = "<version> <consumer> <instance>". One key per instance, so
+// concurrent acknowledgements never overwrite each other. A consumer is
+// acknowledged when as many distinct instances as its registration's
+// "instances=" acknowledged AWSCURRENT.
+//
+// What this does not know, and why the gate also looks at the target:
+//
+//   - the count is declared, not observed: a registration that says 3 for
+//     a service scaled to 5 lets the gate revoke after 3. Keep it at the
+//     service's maximum (the CDK construct's Instances).
+//   - an instance that acknowledged and then died still counts, and its
+//     replacement counts again under a new id: with stable ids (a pod or
+//     task name, Options.Instance) a restart does not inflate the count.
+//   - leases (instances that register with an expiry and renew it) would
+//     answer both, but need a store with conditional writes and expiry
+//     (a DynamoDB table with TTL keyed by secret and instance); tags can
+//     hold neither, and the gate does not have such a table today.
+//
+// The target's own evidence is the backstop for all three: the open
+// sessions of the previous user ("Evidence from the target" below), which
+// hold the revocation until the grace period whatever the acknowledgements
+// say (within what the master can see: not replicas, not clients behind a
+// pooler).
+//
+// # Concurrent acknowledgements
+//
+// TagResource sets one key and leaves the others, and [Gate.Acknowledge]
+// evaluates after reading the secret again once its own tag is written:
+// of two acknowledgements that arrive together, the later to read sees
+// both, so the last one revokes at once, not at the next hourly sweep.
+// Both may decide to revoke; revocation is idempotent. (The limit: this
+// relies on DescribeSecret reflecting a TagResource that returned; if it
+// lagged, the hourly sweep catches up.) A duplicate acknowledgement
+// changes nothing.
 //
 // # The decision
 //
@@ -65,8 +137,8 @@
 //     records "rotor:not-revoked" = P ([NotRevokedTag]) and says once, at
 //     info, that the previous credential works until a rotation changes its
 //     password.
-//   - Every registered consumer's acknowledgement is C: deactivate P,
-//     unless the target shows open sessions of it ([ActionInUse]: wait for
+//   - Every registered consumer has as many instances acknowledging C as
+//     its registration declares: deactivate P, unless the target shows open sessions of it ([ActionInUse]: wait for
 //     them, or for the grace period); publish "Credential Deactivated" with
 //     outcome "succeeded", record "rotor:deactivated" = P.
 //   - Else, once the grace period (ROTOR_GRACE_PERIOD, default 24h) has passed
@@ -140,8 +212,8 @@
 //
 // # Inputs
 //
-// [Gate.Handle] takes EventBridge events: "Consumer Acknowledged" (record,
-// then evaluate), "Rotation Completed" (evaluate: the metric then counts
+// [Gate.Handle] takes EventBridge events: "Consumer Acknowledged" of a
+// consumer's source (check, record, then evaluate), "Rotation Completed" (evaluate: the metric then counts
 // every consumer), and "Scheduled Event" from an EventBridge schedule,
 // which is what makes the grace period expire when no event arrives: the
 // sweep evaluates every secret listed in ROTOR_GATE_SECRETS, or, when that is
@@ -155,7 +227,8 @@
 // secrets with no registration (which only the grace period deactivates).
 //
 // Permissions: secretsmanager:DescribeSecret, GetSecretValue (the current,
-// previous and master secrets), TagResource, ListSecrets (sweep without a
+// previous and master secrets), TagResource, UntagResource (to remove old
+// acknowledgements from a full secret), ListSecrets (sweep without a
 // list), and events:PutEvents through the publisher.
 //
 // No secret value ever reaches a log line, an error, an event or a
