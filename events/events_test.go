@@ -299,6 +299,9 @@ func TestInfraMirror(t *testing.T) {
 	if consts["EventSource"] != events.Source {
 		t.Errorf("source: want %q, got %q", events.Source, consts["EventSource"])
 	}
+	if consts["ConsumerSourcePrefix"] != events.ConsumerSourcePrefix {
+		t.Errorf("consumer source prefix: want %q, got %q", events.ConsumerSourcePrefix, consts["ConsumerSourcePrefix"])
+	}
 	fields := map[string]bool{}
 	typ := reflect.TypeFor[events.Detail]()
 	for i := range typ.NumField() {

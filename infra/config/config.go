@@ -195,4 +195,8 @@ type Consumer struct {
 	Account string `json:"account,omitempty"`
 	Region  string `json:"region,omitempty"`
 	BusName string `json:"busName,omitempty"`
+	// Instances is how many replicas of the consumer run at most; the
+	// deactivation gate waits for that many to acknowledge (default 1,
+	// at most 50: each takes a tag of the secret).
+	Instances *int `json:"instances,omitempty"`
 }

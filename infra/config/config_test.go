@@ -209,6 +209,8 @@ func TestBadConfiguration(t *testing.T) {
 		{"rate too often", []tweak{{"environments[2].secrets[1].rotation.scheduleExpression", "rate(2 hours)"}}, "environments[2].secrets[1].rotation.scheduleExpression", "4 to 23"},
 		{"not an expression", []tweak{{"environments[2].secrets[1].rotation.scheduleExpression", "every tuesday"}}, "environments[2].secrets[1].rotation.scheduleExpression", "want rate"},
 		{"duplicate consumer", []tweak{{"environments[2].consumers[1].name", "orders-api"}}, "environments[2].consumers[1].name", "names two consumers"},
+		{"consumer of no instance", []tweak{{"environments[0].consumers[0].instances", 0}}, "environments[0].consumers[0].instances", "out of range"},
+		{"consumer of more instances than tags", []tweak{{"environments[0].consumers[0].instances", 51}}, "environments[0].consumers[0].instances", "out of range"},
 		{"bad consumer type", []tweak{{"environments[0].consumers[0].type", "sns"}}, "environments[0].consumers[0].type", "not one of"},
 		{"consumer of unknown secret", []tweak{{"environments[0].consumers[0].secrets[0]", "app/nothing"}}, "environments[0].consumers[0].secrets[0]", "not a secret of this environment"},
 		{"consumer without secrets", []tweak{{"environments[0].consumers[0].secrets", []any{}}}, "environments[0].consumers[0].secrets", "at least one"},

@@ -289,6 +289,7 @@ func (c *checker) validateEnvironment(e *Environment, p string, secretHomes map[
 			}
 			consumers[k.Name] = true
 		}
+		c.intRange(kp+".instances", k.Instances, 1, 50)
 		c.validateConsumer(k, kp, e, secrets)
 	}
 }

@@ -38,9 +38,18 @@ type ConsumerSubscriptionProps struct {
 	TargetBus awsevents.IEventBus
 	// AcknowledgeFrom is the account of a consumer behind TargetBus: the
 	// environment's bus (which must be defined in this app) admits its
-	// "Consumer Acknowledged" events, and nothing else from it, so that the
-	// deactivation gate hears from consumers in other accounts. Optional.
+	// "Consumer Acknowledged" events of source "rotor.consumer.<Name>", and
+	// nothing else from it, so that the deactivation gate hears from
+	// consumers in other accounts; the registration names the account, and
+	// the gate refuses this consumer's acknowledgements from any other.
+	// Optional.
 	AcknowledgeFrom string
+	// Instances is how many instances (replicas) of the consumer run at
+	// most: the deactivation gate waits for that many distinct instances to
+	// acknowledge a version before it revokes the previous credential
+	// early (shared/deactivation, "Instances"). Default 1; at most
+	// [MaxInstances].
+	Instances int
 	// VisibilityTimeout of the consumer's queue; default 30 seconds.
 	VisibilityTimeout awscdk.Duration
 	// MaxReceiveCount is how often a message is received before it moves to
@@ -51,13 +60,14 @@ type ConsumerSubscriptionProps struct {
 // ConsumerSubscription is a consumer's rule on its secrets' events, its target
 // and its dead-letter queue.
 type ConsumerSubscription struct {
-	name    string
-	kind    string
-	bus     awsevents.IEventBus
-	secrets []awssecretsmanager.ISecret
-	queue   awssqs.Queue
-	dlq     awssqs.Queue
-	rule    awsevents.Rule
+	name         string
+	kind         string
+	registration string
+	bus          awsevents.IEventBus
+	secrets      []awssecretsmanager.ISecret
+	queue        awssqs.Queue
+	dlq          awssqs.Queue
+	rule         awsevents.Rule
 }
 
 // ConsumerEventPattern matches rotor's events about the given secrets. Only
@@ -120,6 +130,12 @@ func NewConsumerSubscription(scope constructs.Construct, id string, props *Consu
 	if err := ValidateConsumerName(props.Name); err != nil {
 		panic("rotor: NewConsumerSubscription: " + err.Error())
 	}
+	if props.Instances < 0 || props.Instances > MaxInstances {
+		panic(fmt.Sprintf("rotor: NewConsumerSubscription: Instances %d: want 1 to %d (0 means 1)", props.Instances, MaxInstances))
+	}
+	if props.AcknowledgeFrom != "" && (len(props.AcknowledgeFrom) != 12 || strings.Trim(props.AcknowledgeFrom, "0123456789") != "") {
+		panic(fmt.Sprintf("rotor: NewConsumerSubscription: AcknowledgeFrom %q is not an account id of 12 digits", props.AcknowledgeFrom))
+	}
 	s := constructs.NewConstruct(scope, jsii.String(id))
 	c := &ConsumerSubscription{name: props.Name, bus: props.Bus, secrets: props.Secrets}
 	c.dlq = newQueue(s, "DeadLetterQueue", &awssqs.QueueProps{
@@ -173,8 +189,15 @@ func NewConsumerSubscription(scope constructs.Construct, id string, props *Consu
 	}
 	// The registration the deactivation gate reads. Tags_Of reaches the
 	// secrets defined in this app; on an imported secret it does nothing.
+	c.registration = c.kind
+	if props.AcknowledgeFrom != "" {
+		c.registration += " " + RegistrationAccount + "=" + props.AcknowledgeFrom
+	}
+	if props.Instances > 1 {
+		c.registration += fmt.Sprintf(" %s=%d", RegistrationInstances, props.Instances)
+	}
 	for _, secret := range props.Secrets {
-		awscdk.Tags_Of(secret).Add(jsii.String(ConsumerTagPrefix+props.Name), jsii.String(c.kind), &awscdk.TagProps{
+		awscdk.Tags_Of(secret).Add(jsii.String(ConsumerTagPrefix+props.Name), jsii.String(c.registration), &awscdk.TagProps{
 			IncludeResourceTypes: jsii.Strings("AWS::SecretsManager::Secret"),
 		})
 	}
@@ -186,9 +209,10 @@ func NewConsumerSubscription(scope constructs.Construct, id string, props *Consu
 	return c
 }
 
-// admitAcknowledgements lets account put "Consumer Acknowledged" events,
-// of source rotor only, on bus (EventBridge's events:source and
-// events:detail-type condition keys).
+// admitAcknowledgements lets account put "Consumer Acknowledged" events of
+// the consumer's own source only on bus (EventBridge's events:source and
+// events:detail-type condition keys): the account can acknowledge for this
+// consumer, and for no other.
 func admitAcknowledgements(bus awsevents.IEventBus, consumer, account string) {
 	eb, ok := bus.(awsevents.EventBus)
 	if !ok {
@@ -207,7 +231,7 @@ func admitAcknowledgements(bus awsevents.IEventBus, consumer, account string) {
 		Actions:    jsii.Strings("events:PutEvents"),
 		Resources:  jsii.Strings(*eb.EventBusArn()),
 		Conditions: &map[string]any{"StringEquals": map[string]any{
-			"events:source":      EventSource,
+			"events:source":      ConsumerSource(consumer),
 			"events:detail-type": DetailConsumerAcknowledged,
 		}},
 	}))
@@ -215,7 +239,10 @@ func admitAcknowledgements(bus awsevents.IEventBus, consumer, account string) {
 
 // Grant gives grantee, the consumer's own role or function, what the
 // consumer side needs, in its identity policy: events:PutEvents on the bus
-// (to publish "Consumer Acknowledged"); secretsmanager:GetSecretValue and
+// for "Consumer Acknowledged" of the consumer's own source only
+// (conditions events:source = "rotor.consumer.<name>" and
+// events:detail-type), so that it cannot acknowledge in another consumer's
+// name nor publish rotor's own events; secretsmanager:GetSecretValue and
 // DescribeSecret on each secret; and kms:Decrypt on each secret's customer
 // managed key, through Secrets Manager only (Secrets Manager cannot return a
 // value without it). Nothing goes into the key's or the secret's resource
@@ -224,7 +251,14 @@ func admitAcknowledgements(bus awsevents.IEventBus, consumer, account string) {
 // GetSecretValue to every principal that is not among its readers: list the
 // role there too.
 func (c *ConsumerSubscription) Grant(grantee awsiam.IGrantable) {
-	c.bus.GrantPutEventsTo(grantee, nil)
+	awsiam.Grant_AddToPrincipal(&awsiam.GrantOnPrincipalOptions{
+		Grantee:      grantee,
+		Actions:      jsii.Strings("events:PutEvents"),
+		ResourceArns: jsii.Strings(*c.bus.EventBusArn()),
+		Conditions: &map[string]*map[string]any{
+			"StringEquals": {"events:source": ConsumerSource(c.name), "events:detail-type": DetailConsumerAcknowledged},
+		},
+	})
 	var arns []*string
 	keys := map[string]awskms.IKey{}
 	var order []string
@@ -261,8 +295,13 @@ func (c *ConsumerSubscription) Grant(grantee awsiam.IGrantable) {
 	}
 }
 
-// Kind is the registration tag's value: "sqs", "lambda" or "bus".
+// Kind is the consumer's kind, the first word of its registration: "sqs",
+// "lambda" or "bus".
 func (c *ConsumerSubscription) Kind() string { return c.kind }
+
+// Registration is the registration tag's value: the kind, then
+// "account=<AcknowledgeFrom>" and "instances=<Instances>" when set.
+func (c *ConsumerSubscription) Registration() string { return c.registration }
 
 // Name is the consumer's name.
 func (c *ConsumerSubscription) Name() string { return c.name }

@@ -5,8 +5,18 @@ package rotor
 // is its own module that imports CDK only; a change on either side must be
 // made on both.
 
-// EventSource is the "source" of every event rotor publishes.
+// EventSource is the "source" of every event rotor publishes, but the
+// consumers' acknowledgements.
 const EventSource = "rotor"
+
+// ConsumerSourcePrefix starts the source of a consumer's acknowledgements,
+// "rotor.consumer.<name>": IAM's events:source condition lets each
+// consumer's role send its own acknowledgements and no other consumer's
+// (a name inside the detail is beyond IAM's conditions).
+const ConsumerSourcePrefix = "rotor.consumer."
+
+// ConsumerSource is the source of consumer name's acknowledgements.
+func ConsumerSource(name string) string { return ConsumerSourcePrefix + name }
 
 // Detail types of rotor's events, one per phase of a rotation.
 const (
@@ -41,6 +51,7 @@ const (
 	FieldErrorClass        = "errorClass"
 	FieldFingerprint       = "fingerprint"
 	FieldConsumer          = "consumer" // Consumer Acknowledged only
+	FieldInstance          = "instance" // Consumer Acknowledged only
 )
 
 // Secrets Manager's own events, as EventBridge delivers them on the default bus.
@@ -105,19 +116,27 @@ const (
 const DefaultGracePeriod = "24h"
 
 // Tags on a secret: a consumer's registration ("rotor:consumer:<name>",
-// written by [NewConsumerSubscription], the value its kind), and what the
-// deactivation gate records ("rotor:ack:<name>" = version id,
-// "rotor:deactivated" and "rotor:not-revoked" = version id, and an
-// operator's emergency rotation: "rotor:emergency" = version id,
-// "rotor:emergency-reason"). The names mirror shared/deactivation.
+// written by [NewConsumerSubscription]; its value the kind, then
+// "account=<id>" and "instances=<n>" when they are not the defaults), and
+// what the deactivation gate records ("rotor:ack:<hash>" = "<version id>
+// <consumer> <instance>" per instance, "rotor:deactivated" and
+// "rotor:not-revoked" = version id, and an operator's emergency rotation:
+// "rotor:emergency" = version id, "rotor:emergency-reason"). The names
+// mirror shared/deactivation.
 const (
-	ConsumerTagPrefix  = "rotor:consumer:"
-	AckTagPrefix       = "rotor:ack:"
-	DeactivatedTag     = "rotor:deactivated"
-	NotRevokedTag      = "rotor:not-revoked"
-	EmergencyTag       = "rotor:emergency"
-	EmergencyReasonTag = "rotor:emergency-reason"
+	ConsumerTagPrefix     = "rotor:consumer:"
+	AckTagPrefix          = "rotor:ack:"
+	DeactivatedTag        = "rotor:deactivated"
+	NotRevokedTag         = "rotor:not-revoked"
+	EmergencyTag          = "rotor:emergency"
+	EmergencyReasonTag    = "rotor:emergency-reason"
+	RegistrationAccount   = "account"
+	RegistrationInstances = "instances"
 )
+
+// MaxInstances is the most instances a registration may declare: each
+// takes a tag of the secret's 50.
+const MaxInstances = 50
 
 // Consumer kinds, the values of the registration tags.
 const (

@@ -100,6 +100,7 @@ type RotatorFunction struct {
 	bus           awsevents.IEventBus
 	sweepByTag    bool
 	tagging       awsiam.PolicyStatement
+	untagging     awsiam.PolicyStatement
 	gateSecrets   []string
 	gateRule      awsevents.Rule
 	schedule      awsevents.Rule
@@ -350,7 +351,9 @@ func (r *RotatorFunction) AllowRotation(secret awssecretsmanager.ISecret, key aw
 
 // allowTagging lets the deactivation gate record acknowledgements and
 // deactivations on secret: TagResource on its ARN, for rotor's gate tags
-// only (aws:TagKeys), in one statement whose resources grow per secret.
+// only (aws:TagKeys); and UntagResource for the acknowledgements only
+// (rotor:ack:*), which the gate removes from a full secret when they are
+// of older versions. One statement each, whose resources grow per secret.
 func (r *RotatorFunction) allowTagging(secret awssecretsmanager.ISecret) {
 	if r.tagging == nil {
 		r.tagging = awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -361,11 +364,20 @@ func (r *RotatorFunction) allowTagging(secret awssecretsmanager.ISecret) {
 				},
 			},
 		})
+		r.untagging = awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings("secretsmanager:UntagResource"),
+			Conditions: &map[string]any{
+				"ForAllValues:StringLike": map[string]any{"aws:TagKeys": jsii.Strings(AckTagPrefix + "*")},
+			},
+		})
 		r.tagging.AddResources(secret.SecretArn())
+		r.untagging.AddResources(secret.SecretArn())
 		r.role.AddToPrincipalPolicy(r.tagging)
+		r.role.AddToPrincipalPolicy(r.untagging)
 		return
 	}
 	r.tagging.AddResources(secret.SecretArn())
+	r.untagging.AddResources(secret.SecretArn())
 }
 
 // gate makes the function the deactivation gate of secret (named name):
@@ -387,8 +399,11 @@ func (r *RotatorFunction) gate(name string, secret awssecretsmanager.ISecret) {
 		r.gateRule = awsevents.NewRule(r.scope, jsii.String("GateEvents"), &awsevents.RuleProps{
 			Description: jsii.String("rotor deactivation gate: acknowledgements and completed rotations of this function's secrets"),
 			EventBus:    r.bus,
+			// Acknowledgements come from each consumer's own source; those of
+			// source rotor (an old consumer SDK, a forgery) reach the gate too,
+			// which refuses and counts them.
 			EventPattern: &awsevents.EventPattern{
-				Source:     jsii.Strings(EventSource),
+				Source:     rotorSources(),
 				DetailType: jsii.Strings(DetailConsumerAcknowledged, DetailRotationCompleted),
 				Detail:     &map[string]any{FieldSecretArn: []*string{secret.SecretArn()}},
 			},

@@ -6,6 +6,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -104,7 +106,7 @@ func TestGateRulesAndSchedule(t *testing.T) {
 		cdktest.Count(t, f.tpl, "AWS::Events::Rule", map[string]any{
 			"EventBusName": bus,
 			"EventPattern": map[string]any{
-				"source":      []any{"rotor"},
+				"source":      []any{"rotor", map[string]any{"prefix": "rotor.consumer."}},
 				"detail-type": []any{"Consumer Acknowledged", "Rotation Completed"},
 				"detail":      map[string]any{"secretArn": arns},
 			},
@@ -126,27 +128,34 @@ func TestGateRulesAndSchedule(t *testing.T) {
 	cdktest.Count(t, f.tpl, "AWS::Events::Rule", map[string]any{"ScheduleExpression": "rate(1 hour)"}, 2)
 }
 
-// TagResource: the function's own secrets, rotor's gate tags only.
+// TagResource: the function's own secrets, rotor's gate tags only;
+// UntagResource: the acknowledgements only.
 func TestGateTagging(t *testing.T) {
 	f := get(t)
-	want := `{"ForAllValues:StringLike":{"aws:TagKeys":["rotor:ack:*","rotor:deactivated","rotor:not-revoked","rotor:emergency","rotor:emergency-reason"]}}`
-	n := 0
+	want := map[string]string{
+		"secretsmanager:TagResource":   `{"ForAllValues:StringLike":{"aws:TagKeys":["rotor:ack:*","rotor:deactivated","rotor:not-revoked","rotor:emergency","rotor:emergency-reason"]}}`,
+		"secretsmanager:UntagResource": `{"ForAllValues:StringLike":{"aws:TagKeys":["rotor:ack:*"]}}`,
+	}
+	n := map[string]int{}
 	for _, s := range cdktest.IdentityStatements(t, f.tpl) {
 		for _, a := range s.Actions {
-			if a != "secretsmanager:TagResource" {
+			cond, ok := want[a]
+			if !ok {
 				continue
 			}
-			n++
-			if got := cdktest.JSON(s.Raw["Condition"]); got != want {
-				t.Errorf("%s: want the condition %s, got %s", s.Where, want, got)
+			n[a]++
+			if got := cdktest.JSON(s.Raw["Condition"]); got != cond {
+				t.Errorf("%s: %s: want the condition %s, got %s", s.Where, a, cond, got)
 			}
 			if len(s.Actions) != 1 {
-				t.Errorf("%s: want TagResource alone, got %v", s.Where, s.Actions)
+				t.Errorf("%s: want %s alone, got %v", s.Where, a, s.Actions)
 			}
 		}
 	}
-	if n != 2 {
-		t.Errorf("want one TagResource statement per rotator (2), got %d", n)
+	for a := range want {
+		if n[a] != 2 {
+			t.Errorf("want one %s statement per rotator (2), got %d", a, n[a])
+		}
 	}
 }
 
@@ -182,9 +191,9 @@ func TestConsumerTags(t *testing.T) {
 		tags   []any
 	}{
 		// CDK sorts tags by key.
-		{"app/orders", []any{tag("rotor:consumer:billing-refresh", "lambda"), tag("rotor:consumer:orders-api", "sqs")}},
+		{"app/orders", []any{tag("rotor:consumer:billing-refresh", "lambda"), tag("rotor:consumer:orders-api", "sqs instances=3")}},
 		{"app/billing", []any{tag("rotor:consumer:billing-refresh", "lambda")}},
-		{"app/reports", []any{tag("rotor:consumer:analytics", "bus")}},
+		{"app/reports", []any{tag("rotor:consumer:analytics", "bus account=444444444444")}},
 	}
 	for _, c := range cases {
 		cdktest.Count(t, f.tpl, "AWS::SecretsManager::Secret", map[string]any{
@@ -211,12 +220,14 @@ func TestConsumerGrant(t *testing.T) {
 	f := get(t)
 	key := getAtt(f, f.key.Node().DefaultChild().(awscdk.CfnElement), "Arn")
 	bus := getAtt(f, f.events.Bus().Node().DefaultChild().(awscdk.CfnElement), "Arn")
-	// The service role: PutEvents on the bus, read on the orders secret and
-	// decrypt through Secrets Manager, nothing else.
+	// The service role: PutEvents on the bus of its own acknowledgements
+	// only, read on the orders secret and decrypt through Secrets Manager,
+	// nothing else.
 	cdktest.Count(t, f.tpl, "AWS::IAM::Policy", map[string]any{
 		"Roles": []any{map[string]any{"Ref": logicalID(f, f.serviceRole)}},
 		"PolicyDocument": map[string]any{"Statement": []any{
-			map[string]any{"Action": "events:PutEvents", "Effect": "Allow", "Resource": bus},
+			map[string]any{"Action": "events:PutEvents", "Effect": "Allow", "Resource": bus,
+				"Condition": map[string]any{"StringEquals": map[string]any{"events:source": "rotor.consumer.orders-api", "events:detail-type": "Consumer Acknowledged"}}},
 			map[string]any{"Action": []any{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, "Effect": "Allow", "Resource": ref(f, f.orders)},
 			map[string]any{"Action": "kms:Decrypt", "Effect": "Allow", "Resource": key,
 				"Condition": map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}}},
@@ -228,7 +239,8 @@ func TestConsumerGrant(t *testing.T) {
 	cdktest.Count(t, f.serviceTpl, "AWS::IAM::Policy", map[string]any{
 		"Roles": []any{map[string]any{"Ref": *f.service.GetLogicalId(f.serviceFn.Role().Node().DefaultChild().(awscdk.CfnElement))}},
 		"PolicyDocument": map[string]any{"Statement": []any{
-			map[string]any{"Action": "events:PutEvents", "Effect": "Allow", "Resource": busArn},
+			map[string]any{"Action": "events:PutEvents", "Effect": "Allow", "Resource": busArn,
+				"Condition": map[string]any{"StringEquals": map[string]any{"events:source": "rotor.consumer.billing-cache", "events:detail-type": "Consumer Acknowledged"}}},
 			map[string]any{"Action": []any{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, "Effect": "Allow", "Resource": billingArn},
 			map[string]any{"Action": "kms:Decrypt", "Effect": "Allow", "Resource": keyArn,
 				"Condition": map[string]any{"StringEquals": map[string]any{"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}}},
@@ -236,6 +248,34 @@ func TestConsumerGrant(t *testing.T) {
 	}, 1)
 	if f.serviceC.Kind() != "lambda" {
 		t.Errorf("service consumer: want kind lambda, got %s", f.serviceC.Kind())
+	}
+}
+
+// TestConsumerSubscriptionRefuses: an instance count beyond the secret's
+// tags, or an AcknowledgeFrom that is not an account, fails the synth.
+func TestConsumerSubscriptionRefuses(t *testing.T) {
+	for _, tweak := range []func(p *rotor.ConsumerSubscriptionProps){
+		func(p *rotor.ConsumerSubscriptionProps) { p.Instances = -1 },
+		func(p *rotor.ConsumerSubscriptionProps) { p.Instances = rotor.MaxInstances + 1 },
+		func(p *rotor.ConsumerSubscriptionProps) { p.AcknowledgeFrom = "4444" },
+	} {
+		app := awscdk.NewApp(nil)
+		s := awscdk.NewStack(app, jsii.String("S"), nil)
+		bus := awsevents.NewEventBus(s, jsii.String("Bus"), nil)
+		p := &rotor.ConsumerSubscriptionProps{
+			Name: "orders-api", Bus: bus,
+			Secrets:   []awssecretsmanager.ISecret{awssecretsmanager.NewSecret(s, jsii.String("Secret"), nil)},
+			TargetBus: awsevents.EventBus_FromEventBusArn(s, jsii.String("Other"), jsii.String("arn:aws:events:eu-west-1:444444444444:event-bus/default")),
+		}
+		tweak(p)
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("instances %d, account %q: want a panic, got none", p.Instances, p.AcknowledgeFrom)
+				}
+			}()
+			rotor.NewConsumerSubscription(s, "Consumer", p)
+		}()
 	}
 }
 

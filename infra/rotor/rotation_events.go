@@ -37,9 +37,21 @@ type RotationEvents struct {
 	auditPeer awsevents.IEventBus
 }
 
-// RotorEventPattern matches every event rotor publishes.
+// RotorEventPattern matches every event rotor publishes, the consumers'
+// acknowledgements included.
 func RotorEventPattern() *awsevents.EventPattern {
-	return &awsevents.EventPattern{Source: jsii.Strings(EventSource)}
+	return &awsevents.EventPattern{Source: rotorSources()}
+}
+
+// rotorSources matches the sources of rotor's events: "rotor", and the
+// consumers' own "rotor.consumer.<name>" (their acknowledgements); with
+// extra, other sources too.
+func rotorSources(extra ...string) *[]*string {
+	m := []any{jsii.String(EventSource), awsevents.Match_Prefix(jsii.String(ConsumerSourcePrefix))}
+	for _, e := range extra {
+		m = append(m, jsii.String(e))
+	}
+	return awsevents.Match_AnyOf(m...)
 }
 
 // NewRotationEvents creates the bus, its archive and its rules.
@@ -56,7 +68,7 @@ func NewRotationEvents(scope constructs.Construct, id string, props *RotationEve
 	// Everything on the bus is archived: rotor's events and Secrets Manager's.
 	e.archive = e.bus.Archive(jsii.String("Archive"), &awsevents.BaseArchiveProps{
 		Description:  jsii.String("rotor rotation events, for replay"),
-		EventPattern: &awsevents.EventPattern{Source: jsii.Strings(EventSource, SecretsManagerSource)},
+		EventPattern: &awsevents.EventPattern{Source: rotorSources(SecretsManagerSource)},
 		Retention:    props.ArchiveRetention,
 	})
 
@@ -81,7 +93,7 @@ func NewRotationEvents(scope constructs.Construct, id string, props *RotationEve
 		e.toAudit = awsevents.NewRule(s, jsii.String("ToAudit"), &awsevents.RuleProps{
 			Description:  jsii.String("every rotor and Secrets Manager event to the central audit bus"),
 			EventBus:     e.bus,
-			EventPattern: &awsevents.EventPattern{Source: jsii.Strings(EventSource, SecretsManagerSource)},
+			EventPattern: &awsevents.EventPattern{Source: rotorSources(SecretsManagerSource)},
 			// CDK creates the role EventBridge assumes, allowed events:PutEvents
 			// on the audit bus's ARN only.
 			Targets: &[]awsevents.IRuleTarget{awseventstargets.NewEventBus(e.auditPeer, &awseventstargets.EventBusProps{
@@ -175,7 +187,7 @@ func NewAuditBus(scope constructs.Construct, id string, props *AuditBusProps) *A
 	a.rule = awsevents.NewRule(s, jsii.String("ToLog"), &awsevents.RuleProps{
 		Description:  jsii.String("every rotation event to the audit log"),
 		EventBus:     a.bus,
-		EventPattern: &awsevents.EventPattern{Source: jsii.Strings(EventSource, SecretsManagerSource)},
+		EventPattern: &awsevents.EventPattern{Source: rotorSources(SecretsManagerSource)},
 	})
 	newLogDelivery(s, "LogDelivery").route(a.rule, a.logGroup)
 	return a

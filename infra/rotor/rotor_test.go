@@ -141,7 +141,7 @@ func build() {
 		Rotation: rotor.Rotation{Days: 7},
 	})
 	f.queueC = rotor.NewConsumerSubscription(s, "QueueConsumer", &rotor.ConsumerSubscriptionProps{
-		Name: "orders-api", Bus: f.events.Bus(), Secrets: []awssecretsmanager.ISecret{f.orders.Secret()},
+		Name: "orders-api", Bus: f.events.Bus(), Secrets: []awssecretsmanager.ISecret{f.orders.Secret()}, Instances: 3,
 	})
 	f.lambdaC = rotor.NewConsumerSubscription(s, "LambdaConsumer", &rotor.ConsumerSubscriptionProps{
 		Name: "billing-refresh", Bus: f.events.Bus(),
@@ -311,6 +311,7 @@ func TestLeastPrivilege(t *testing.T) {
 			{"secretsmanager:GetRandomPassword", "*"},
 			{"secretsmanager:GetSecretValue", fingerprint},
 			{"secretsmanager:TagResource", []any{orders, billing}},
+			{"secretsmanager:UntagResource", []any{orders, billing}},
 		},
 		"plain": {
 			{"events:PutEvents", busArn},
@@ -319,6 +320,7 @@ func TestLeastPrivilege(t *testing.T) {
 			{"kms:Decrypt,kms:GenerateDataKey", keyArn},
 			{"secretsmanager:GetSecretValue", fingerprint},
 			{"secretsmanager:TagResource", reports},
+			{"secretsmanager:UntagResource", reports},
 			{"secretsmanager:ListSecrets", "*"},
 		},
 	}
@@ -437,7 +439,7 @@ func TestRotationEvents(t *testing.T) {
 	bus := map[string]any{"Ref": *f.stack.GetLogicalId(f.events.Bus().Node().DefaultChild().(awscdk.CfnElement))}
 	cdktest.Count(t, f.tpl, "AWS::Events::EventBus", map[string]any{"Name": "rotor-test"}, 1)
 	cdktest.Count(t, f.tpl, "AWS::Events::Archive", map[string]any{
-		"RetentionDays": 7, "EventPattern": map[string]any{"source": []any{"rotor", "aws.secretsmanager"}},
+		"RetentionDays": 7, "EventPattern": map[string]any{"source": []any{"rotor", map[string]any{"prefix": "rotor.consumer."}, "aws.secretsmanager"}},
 	}, 1)
 	// Secrets Manager's events come from the default bus (no EventBusName).
 	cdktest.Count(t, f.tpl, "AWS::Events::Rule", map[string]any{
@@ -450,7 +452,7 @@ func TestRotationEvents(t *testing.T) {
 	// "Credential Deactivated" too: no detail-type in the pattern.
 	cdktest.Count(t, f.tpl, "AWS::Events::Rule", map[string]any{
 		"EventBusName": bus,
-		"EventPattern": map[string]any{"source": []any{"rotor", "aws.secretsmanager"}, "detail-type": assertions.Match_Absent(), "detail": assertions.Match_Absent()},
+		"EventPattern": map[string]any{"source": []any{"rotor", map[string]any{"prefix": "rotor.consumer."}, "aws.secretsmanager"}, "detail-type": assertions.Match_Absent(), "detail": assertions.Match_Absent()},
 		"Targets": []any{map[string]any{
 			"Arn": auditBusArn, "RoleArn": assertions.Match_AnyValue(),
 			"DeadLetterConfig": map[string]any{"Arn": getAtt(f, f.events.AuditDeadLetterQueue().Node().DefaultChild().(awscdk.CfnElement), "Arn")},
@@ -478,7 +480,7 @@ func TestAuditBus(t *testing.T) {
 	}, 1)
 	cdktest.Count(t, f.auditTpl, "AWS::Logs::LogGroup", map[string]any{"LogGroupName": "/rotor/audit/rotor-audit", "RetentionInDays": 3653}, 1)
 	cdktest.Count(t, f.auditTpl, "AWS::Events::Rule", map[string]any{
-		"EventPattern": map[string]any{"source": []any{"rotor", "aws.secretsmanager"}},
+		"EventPattern": map[string]any{"source": []any{"rotor", map[string]any{"prefix": "rotor.consumer."}, "aws.secretsmanager"}},
 		"Targets": []any{map[string]any{"Arn": map[string]any{"Fn::Join": []any{"", []any{
 			"arn:", map[string]any{"Ref": "AWS::Partition"}, ":logs:eu-west-1:999999999999:log-group:",
 			map[string]any{"Ref": *f.audit.GetLogicalId(f.auditBus.LogGroup().Node().DefaultChild().(awscdk.CfnElement))},
@@ -560,7 +562,7 @@ func TestConsumerSubscriptions(t *testing.T) {
 			"Sid": "cdk-AcknowledgeFromanalytics444444444444", "Effect": "Allow", "Action": "events:PutEvents",
 			"Principal": map[string]any{"AWS": map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":iam::444444444444:root"}}}},
 			"Resource":  getAtt(f, bus, "Arn"),
-			"Condition": map[string]any{"StringEquals": map[string]any{"events:source": "rotor", "events:detail-type": "Consumer Acknowledged"}},
+			"Condition": map[string]any{"StringEquals": map[string]any{"events:source": "rotor.consumer.analytics", "events:detail-type": "Consumer Acknowledged"}},
 		},
 	}, 1)
 }

@@ -208,6 +208,9 @@ func NewEnvironmentStack(scope constructs.Construct, id string, props *Environme
 			}
 		}
 		cp := &rotor.ConsumerSubscriptionProps{Name: k.Name, Bus: st.Events.Bus(), Secrets: secrets}
+		if k.Instances != nil {
+			cp.Instances = *k.Instances
+		}
 		switch k.Type {
 		case config.ConsumerLambda:
 			cp.Function = awslambda.Function_FromFunctionArn(stack, jsii.String("ConsumerFunction"+k.Name), jsii.String(k.FunctionArn))

@@ -2,6 +2,7 @@ package stacks_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -296,13 +297,16 @@ func TestEventsAndGate(t *testing.T) {
 		}
 		cdktest.Count(t, tpl, "AWS::Events::Rule", map[string]any{"ScheduleExpression": "rate(1 hour)"}, len(e.Rotators))
 		cdktest.Count(t, tpl, "AWS::Events::Rule", map[string]any{
-			"EventPattern": map[string]any{"source": []any{"rotor"}, "detail-type": []any{"Consumer Acknowledged", "Rotation Completed"}},
+			"EventPattern": map[string]any{"source": []any{"rotor", map[string]any{"prefix": "rotor.consumer."}}, "detail-type": []any{"Consumer Acknowledged", "Rotation Completed"}},
 		}, len(e.Rotators))
 		cdktest.Count(t, tpl, "AWS::Lambda::Permission", map[string]any{"Principal": "events.amazonaws.com"},
 			2*len(e.Rotators)+map[string]int{"prod": 1}[e.Name]) // prod's Lambda consumer
 		// Each consumer's registration is on its secrets.
 		for _, k := range e.Consumers {
-			kind := map[string]string{config.ConsumerSQS: "sqs", config.ConsumerLambda: "lambda", config.ConsumerAccount: "bus"}[k.Type]
+			kind := map[string]string{config.ConsumerSQS: "sqs", config.ConsumerLambda: "lambda", config.ConsumerAccount: "bus account=" + k.Account}[k.Type]
+			if k.Instances != nil {
+				kind += fmt.Sprintf(" instances=%d", *k.Instances)
+			}
 			for _, name := range k.Secrets {
 				cdktest.Count(t, tpl, "AWS::SecretsManager::Secret", map[string]any{
 					"Name": name,
