@@ -220,7 +220,7 @@ func (st *stack) prepare(ctx context.Context, o options) error {
 		}
 	}
 	// The function is the deactivation gate too.
-	gate := fmt.Sprintf(`{"source":["rotor"],"detail-type":[%q,%q],"detail":{"secretArn":[%q]}}`, events.ConsumerAcknowledged, events.Completed, st.appARN)
+	gate := fmt.Sprintf(`{"source":["rotor",{"prefix":"rotor.consumer."}],"detail-type":[%q,%q],"detail":{"secretArn":[%q]}}`, events.ConsumerAcknowledged, events.Completed, st.appARN)
 	if err := st.rule(ctx, "rotor-demo-gate", gate, st.endpoint.FunctionARN(functionName)); err != nil {
 		return err
 	}
@@ -241,7 +241,7 @@ func (st *stack) prepare(ctx context.Context, o options) error {
 		return err
 	}
 	// The demo follows rotor's own events on the same queue.
-	return st.rule(ctx, "rotor-demo-watch", `{"source":["rotor"]}`, queueARN)
+	return st.rule(ctx, "rotor-demo-watch", `{"source":["rotor",{"prefix":"rotor.consumer."}]}`, queueARN)
 }
 
 // prepareEvents makes rotor's bus, the fingerprint key, and the audit

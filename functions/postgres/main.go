@@ -32,11 +32,11 @@
 //	LOG_LEVEL                debug, info (default), warn, error
 //
 // The function also takes EventBridge events (when ROTOR_EVENT_BUS is set):
-// rotor's Consumer Acknowledged and Rotation Completed, and the scheduled
-// sweep, which it hands to the deactivation gate (shared/deactivation), and
-// an operator's emergency rotation payload (Action "emergency-rotation",
-// Confirm "revoke-now", a Reason), which needs the gate and
-// ROTOR_LOCK_IDLE_USER.
+// rotor's Rotation Completed, consumers' Consumer Acknowledged (source
+// rotor.consumer.<name>), and the scheduled sweep, which it hands to the
+// deactivation gate (shared/deactivation), and an operator's emergency
+// rotation payload (Action "emergency-rotation", Confirm "revoke-now", a
+// Reason), which needs the gate and ROTOR_LOCK_IDLE_USER.
 package main
 
 import (

@@ -109,9 +109,9 @@ func newFanout(tb testing.TB, user, strategy string, consumers []string, extra m
 		}
 	}
 	// The gate hears acknowledgements and completed rotations.
-	awstest.Route(tb, f.eb, f.bus, "gate", fmt.Sprintf(`{"source":["rotor"],"detail-type":[%q,%q],"detail":{"secretArn":[%q]}}`,
+	awstest.Route(tb, f.eb, f.bus, "gate", fmt.Sprintf(`{"source":["rotor",{"prefix":"rotor.consumer."}],"detail-type":[%q,%q],"detail":{"secretArn":[%q]}}`,
 		events.ConsumerAcknowledged, events.Completed, f.arn), endpoint.FunctionARN(f.function))
-	f.observer = f.queue(tb, "observer", `{"source":["rotor"]}`)
+	f.observer = f.queue(tb, "observer", `{"source":["rotor",{"prefix":"rotor.consumer."}]}`)
 	if f.publisher, err = publish.New(f.eb, publish.Options{BusName: f.bus}); err != nil {
 		tb.Fatal(err)
 	}
