@@ -359,17 +359,32 @@ func (s *Service) removePermission(ctx context.Context, in *removePermissionInpu
 	return nil, nil
 }
 
-// allows reports whether the bus's policy lets account put events on it.
-// An explicit Deny wins; a principal of "*" with a condition (an
-// organization) is taken as allowing everyone, as organizations are not
-// emulated.
-func (p *policy) allows(account string) bool {
+// putFacts are what a policy's conditions may ask of an event put on a
+// bus: its source and detail-type (IAM's events:source and
+// events:detail-type condition keys).
+type putFacts struct{ source, detailType string }
+
+// factsOf reads the facts of an event as the service built it.
+func factsOf(data []byte) putFacts {
+	var ev eventJSON
+	_ = json.Unmarshal(data, &ev)
+	return putFacts{source: ev.Source, detailType: ev.DetailType}
+}
+
+// allows reports whether the bus's policy lets account put the event
+// described by f on it. An explicit Deny wins; a statement applies only
+// when its Condition holds. Conditions on events:source and
+// events:detail-type (StringEquals, StringLike) are evaluated, as AWS
+// does; other keys are taken as met, and a principal of "*" with a
+// condition (an organization) as allowing everyone, as organizations are
+// not emulated.
+func (p *policy) allows(account string, f putFacts) bool {
 	if p == nil {
 		return false
 	}
 	allowed := false
 	for _, st := range p.Statement {
-		if !actionCovers(st.Action) || !principalCovers(st.Principal, account) {
+		if !actionCovers(st.Action) || !principalCovers(st.Principal, account) || !conditionHolds(st.Condition, f) {
 			continue
 		}
 		switch st.Effect {
@@ -380,6 +395,66 @@ func (p *policy) allows(account string) bool {
 		}
 	}
 	return allowed
+}
+
+// conditionHolds evaluates a statement's Condition block on the keys the
+// service knows: every operator and key must hold. An operator other than
+// StringEquals and StringLike on those keys does not hold.
+func conditionHolds(raw json.RawMessage, f putFacts) bool {
+	if len(raw) == 0 || string(raw) == "null" {
+		return true
+	}
+	var block map[string]map[string]json.RawMessage
+	if json.Unmarshal(raw, &block) != nil {
+		return false
+	}
+	for op, keys := range block {
+		for key, values := range keys {
+			var got string
+			switch strings.ToLower(key) {
+			case "events:source":
+				got = f.source
+			case "events:detail-type":
+				got = f.detailType
+			default:
+				continue
+			}
+			want := stringsOf(values)
+			switch op {
+			case "StringEquals":
+				if !slices.Contains(want, got) {
+					return false
+				}
+			case "StringLike":
+				if !slices.ContainsFunc(want, func(p string) bool { return iamLike(p, got) }) {
+					return false
+				}
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// iamLike matches s against an IAM StringLike pattern: * is any run of
+// characters, ? any one character.
+func iamLike(pattern, s string) bool {
+	if pattern == "" {
+		return s == ""
+	}
+	switch pattern[0] {
+	case '*':
+		for i := 0; i <= len(s); i++ {
+			if iamLike(pattern[1:], s[i:]) {
+				return true
+			}
+		}
+		return false
+	case '?':
+		return s != "" && iamLike(pattern[1:], s[1:])
+	}
+	return s != "" && s[0] == pattern[0] && iamLike(pattern[1:], s[1:])
 }
 
 func stringsOf(raw json.RawMessage) []string {

@@ -154,7 +154,7 @@ func (s *Service) forward(d delivery, a arn) error {
 	if !ok {
 		return fmt.Errorf("event bus %s does not exist", d.target.Arn)
 	}
-	if to.account != d.sc.account && !b.Policy.allows(d.sc.account) {
+	if to.account != d.sc.account && !b.Policy.allows(d.sc.account, factsOf(d.event)) {
 		return fmt.Errorf("account %s is not authorized to put events on %s", d.sc.account, d.target.Arn)
 	}
 	s.dispatchLocked(to, name, d.event, d.hops+1)

@@ -37,8 +37,10 @@
 // SQS queue through [QueueSender], an event bus by putting the event, as
 // it is, on that bus so that its rules apply. A bus of another account
 // takes the event only if its policy allows the sender's account
-// (PutPermission), as on AWS; the event keeps the sender's account and
-// region. Input, InputPath ($, .key, ['key'], [index]) and
+// (PutPermission), as on AWS, with the policy's conditions on
+// events:source and events:detail-type evaluated (StringEquals,
+// StringLike); the event keeps the sender's account and region: the
+// account is the caller's, whatever the detail says. Input, InputPath ($, .key, ['key'], [index]) and
 // InputTransformer (InputPathsMap, InputTemplate, and the predefined
 // aws.events.* variables) shape what Lambda functions and queues receive.
 //

@@ -201,7 +201,7 @@ func (s *Service) putEvents(ctx context.Context, in *putEventsInput) (*putEvents
 		}
 		res := &out.Entries[i]
 		detail, code, msg := checkEntry(e)
-		if code == "" && sc.account != caller.account && !s.scopes[sc].buses[name].Policy.allows(caller.account) {
+		if code == "" && sc.account != caller.account && !s.scopes[sc].buses[name].Policy.allows(caller.account, putFacts{source: *e.Source, detailType: *e.DetailType}) {
 			code, msg = "AccessDeniedException", fmt.Sprintf("User: arn:aws:iam::%s:root is not authorized to perform: events:PutEvents on resource: %s", caller.account, busARN(sc, name))
 		}
 		if code != "" {

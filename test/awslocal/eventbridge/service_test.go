@@ -203,6 +203,18 @@ func TestPolicyAllows(t *testing.T) {
 		{"another account", `{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "222222222222"}, "Action": "events:PutEvents"}]}`, false},
 		{"another action", `{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "events:PutRule"}]}`, false},
 		{"deny wins", `{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*"}, {"Effect": "Deny", "Principal": {"AWS": "111111111111"}, "Action": "events:PutEvents"}]}`, false},
+		{"source and detail-type condition met", `{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "111111111111"}, "Action": "events:PutEvents",
+			"Condition": {"StringEquals": {"events:source": "rotor.consumer.orders-api", "events:detail-type": ["Consumer Acknowledged"]}}}]}`, true},
+		{"source condition not met", `{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "111111111111"}, "Action": "events:PutEvents",
+			"Condition": {"StringEquals": {"events:source": "rotor.consumer.billing"}}}]}`, false},
+		{"detail-type condition not met", `{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "111111111111"}, "Action": "events:PutEvents",
+			"Condition": {"StringEquals": {"events:detail-type": "Rotation Completed"}}}]}`, false},
+		{"source like", `{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "111111111111"}, "Action": "events:PutEvents",
+			"Condition": {"StringLike": {"events:source": "rotor.consumer.*"}}}]}`, true},
+		{"deny on a condition that does not hold", `{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*"}, {"Effect": "Deny", "Principal": "*", "Action": "events:PutEvents",
+			"Condition": {"StringEquals": {"events:source": "rotor"}}}]}`, true},
+		{"an organization condition (not emulated)", `{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "events:PutEvents",
+			"Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc"}}}]}`, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -212,7 +224,7 @@ func TestPolicyAllows(t *testing.T) {
 				t.Fatalf("PutPermission: %v", err)
 			}
 			l.svc.mu.Lock()
-			got := l.svc.scopes[scope{account, region}].buses[defaultBus].Policy.allows("111111111111")
+			got := l.svc.scopes[scope{account, region}].buses[defaultBus].Policy.allows("111111111111", putFacts{source: "rotor.consumer.orders-api", detailType: "Consumer Acknowledged"})
 			l.svc.mu.Unlock()
 			if got != tc.want {
 				t.Errorf("allows 111111111111: want %v, got %v", tc.want, got)
