@@ -151,13 +151,23 @@ func TestAcknowledgementIdentity(t *testing.T) {
 	noSecretValues(t, a)
 }
 
-// TestForeignAcknowledgementThroughTheBus: an account admitted to the bus
-// puts an acknowledgement that claims, in its detail, to come from the
-// secret's account; EventBridge stamps the sender's account on the event,
-// and the gate refuses it. The endpoint behaves as EventBridge here: the
-// event's account is the caller's.
-func TestForeignAcknowledgementThroughTheBus(t *testing.T) {
-	a := newApp(t, false, "orders-api")
+// TestAcknowledgementsThroughTheBus: the model end to end on the local
+// EventBridge. The bus admits account otherAccount for the acknowledgements
+// of its consumer "partner" only (the policy infra/rotor writes:
+// events:source and events:detail-type conditions), and EventBridge stamps
+// the sender's account on what it delivers. From otherAccount:
+//
+//   - an acknowledgement of source rotor.consumer.orders-api is refused by
+//     the bus;
+//   - one of partner's source that names orders-api in its detail is
+//     delivered, and the gate refuses it as forged;
+//   - partner's own is delivered and recorded (its registration says
+//     account=otherAccount), and the previous credential is revoked.
+//
+// And from the secret's account, partner's acknowledgement is foreign.
+func TestAcknowledgementsThroughTheBus(t *testing.T) {
+	a := newApp(t, false, "partner")
+	a.register(t, "partner", "bus account="+otherAccount)
 	prevCred, _ := a.read(t, "AWSCURRENT")
 	cur := a.rotate(t, false)
 	h := newGate(t, alternating, 0)
@@ -167,42 +177,70 @@ func TestForeignAcknowledgementThroughTheBus(t *testing.T) {
 	if _, err := ebc.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ebc.PutPermission(ctx, &eventbridge.PutPermissionInput{
-		EventBusName: aws.String(bus), Action: aws.String("events:PutEvents"), Principal: aws.String(otherAccount), StatementId: aws.String("partner"),
-	}); err != nil {
+	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Sid":"AcknowledgeFrompartner","Effect":"Allow",
+		"Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"events:PutEvents","Resource":%q,
+		"Condition":{"StringEquals":{"events:source":%q,"events:detail-type":%q}}}]}`,
+		otherAccount, a.busARN(bus), events.ConsumerSource("partner"), events.ConsumerAcknowledged)
+	if _, err := ebc.PutPermission(ctx, &eventbridge.PutPermissionInput{EventBusName: aws.String(bus), Policy: aws.String(policy)}); err != nil {
 		t.Fatal(err)
 	}
 	url, arn := awstest.Queue(t, sqsc, bus)
 	awstest.Route(t, ebc, bus, bus, `{"source":[{"prefix":"rotor.consumer."}],"detail-type":["Consumer Acknowledged"]}`, arn)
-
-	forged := rotorEvent(t, a, events.ConsumerAcknowledged, cur, "orders-api")
 	other := awstest.Config(endpoint.URL)
 	other.Credentials = credentials.NewStaticCredentialsProvider(otherAccount, "local", "")
-	out, err := eventbridge.NewFromConfig(other).PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
-		EventBusName: aws.String(a.busARN(bus)), Source: aws.String(forged.Source), DetailType: aws.String(forged.DetailType),
-		Detail: aws.String(string(forged.Detail)), Resources: forged.Resources,
-	}}})
-	if err != nil || out.FailedEntryCount != 0 {
-		t.Fatalf("PutEvents from the admitted account: want it accepted, got %v (%+v)", err, out)
+	put := func(source, consumer string) *eventbridge.PutEventsOutput {
+		t.Helper()
+		ev := rotorEvent(t, a, events.ConsumerAcknowledged, cur, consumer)
+		out, err := eventbridge.NewFromConfig(other).PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+			EventBusName: aws.String(a.busARN(bus)), Source: aws.String(source), DetailType: aws.String(ev.DetailType),
+			Detail: aws.String(string(ev.Detail)), Resources: ev.Resources,
+		}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
 	}
-	bodies := awstest.Drain(t, endpoint, sqsc, url)
-	if len(bodies) != 1 {
-		t.Fatalf("want the acknowledgement delivered once, got %d", len(bodies))
+	deliver := func(what string) {
+		t.Helper()
+		bodies := awstest.Drain(t, endpoint, sqsc, url)
+		if len(bodies) != 1 {
+			t.Fatalf("%s: want one event delivered, got %d", what, len(bodies))
+		}
+		var ev awsevents.EventBridgeEvent
+		if err := json.Unmarshal(bodies[0], &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.AccountID != otherAccount {
+			t.Fatalf("%s: want the event stamped with the sender's account %s, got %s", what, otherAccount, ev.AccountID)
+		}
+		if err := h.gate.Handle(ctx, ev); err != nil {
+			t.Fatalf("%s: Handle: want no error, got %v", what, err)
+		}
 	}
-	var ev awsevents.EventBridgeEvent
-	if err := json.Unmarshal(bodies[0], &ev); err != nil {
-		t.Fatal(err)
+
+	if out := put(events.ConsumerSource("orders-api"), "orders-api"); out.FailedEntryCount != 1 || aws.ToString(out.Entries[0].ErrorCode) != "AccessDeniedException" {
+		t.Fatalf("another consumer's source from the partner's account: want AccessDeniedException, got %+v", out.Entries)
 	}
-	if ev.AccountID != otherAccount {
-		t.Fatalf("want the event stamped with the sender's account %s, got %s", otherAccount, ev.AccountID)
+	if out := put(events.ConsumerSource("partner"), "orders-api"); out.FailedEntryCount != 0 {
+		t.Fatalf("partner's source: want it accepted, got %+v", out.Entries)
 	}
-	if err := h.gate.Handle(ctx, ev); err != nil {
-		t.Fatalf("Handle: want no error, got %v", err)
+	deliver("partner's source naming orders-api")
+	wantLogin(t, "previous user after a forged acknowledgement", prevCred)
+
+	// From the secret's own account, partner's acknowledgement is foreign.
+	if res, err := h.gate.Acknowledge(ctx, ackOf(a, "partner", cur)); err != nil || res != deactivation.AckForeign {
+		t.Fatalf("partner from the secret's account: want %q, got %q (%v)", deactivation.AckForeign, res, err)
 	}
-	if got := h.refused(t, a.name); !slices.Equal(got, []string{string(deactivation.AckForeign)}) {
-		t.Errorf("want the acknowledgement refused as foreign, got %v", got)
+	if got := h.refused(t, a.name); !slices.Equal(got, []string{string(deactivation.AckForged), string(deactivation.AckForeign)}) {
+		t.Errorf("want forged then foreign refused, got %v", got)
 	}
 	wantLogin(t, "previous user after a foreign acknowledgement", prevCred)
+
+	if out := put(events.ConsumerSource("partner"), "partner"); out.FailedEntryCount != 0 {
+		t.Fatalf("partner's own acknowledgement: want it accepted, got %+v", out.Entries)
+	}
+	deliver("partner's own acknowledgement")
+	wantRefused(t, "previous user after partner acknowledged from its account", prevCred)
 	noSecretValues(t, a)
 }
 
