@@ -28,7 +28,7 @@ import (
 const otherAccount = "111122223333"
 
 // register sets consumer's registration tag to value.
-func (a *app) register(t *testing.T, consumer, value string) {
+func (a *app) register(t testing.TB, consumer, value string) {
 	t.Helper()
 	if _, err := smc.TagResource(t.Context(), &sm.TagResourceInput{SecretId: aws.String(a.arn), Tags: []smtypes.Tag{
 		{Key: aws.String(deactivation.ConsumerTagPrefix + consumer), Value: aws.String(value)},

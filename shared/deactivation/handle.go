@@ -193,10 +193,14 @@ func (g *Gate) Acknowledge(ctx context.Context, req AckRequest) (AckResult, erro
 		result = AckRecorded
 	}
 	log.InfoContext(ctx, "acknowledgement "+string(result))
-	if _, err := g.Evaluate(ctx, req.SecretID); err != nil {
-		return result, err
+	// A duplicate wrote nothing: what was read is what to evaluate. A
+	// recorded acknowledgement reads again (see above).
+	if result == AckDuplicate {
+		_, err = g.evaluate(ctx, req.SecretID, d)
+	} else {
+		_, err = g.Evaluate(ctx, req.SecretID)
 	}
-	return result, nil
+	return result, err
 }
 
 // untagger is the optional part of a [Store] that removes tags
