@@ -12,7 +12,6 @@ import (
 	"github.com/rotorhq/rotor/events"
 	"github.com/rotorhq/rotor/shared/metrics"
 	"github.com/rotorhq/rotor/shared/secretstore"
-	"github.com/rotorhq/rotor/shared/secretstore/awssm"
 )
 
 // Scheduled events: what an EventBridge schedule (a rule with a
@@ -204,7 +203,7 @@ func (g *Gate) Acknowledge(ctx context.Context, req AckRequest) (AckResult, erro
 }
 
 // untagger is the optional part of a [Store] that removes tags
-// (UntagResource); *awssm.Store has it.
+// (UntagResource); the AWS adapter (awssm) has it.
 type untagger interface {
 	Untag(ctx context.Context, secretID string, keys []string) error
 }
@@ -214,7 +213,7 @@ type untagger interface {
 // by) and returns how many. An instance that acknowledges current while a
 // prune based on an older read removes its tag loses that
 // acknowledgement: the gate then waits longer, never revokes earlier.
-func (g *Gate) prune(ctx context.Context, secretID string, d awssm.Details, current string) (int, error) {
+func (g *Gate) prune(ctx context.Context, secretID string, d secretstore.Details, current string) (int, error) {
 	u, ok := g.cfg.Store.(untagger)
 	if !ok {
 		return 0, nil
