@@ -11,7 +11,9 @@
 // delivered it (version, id, detail-type, source, account, time, region,
 // resources, detail; compacted onto one line, nothing else changed), with
 // "receivedAt" added, and "invalid": "<field>: <reason>" when the event is
-// not what it claims to be. Rotor events (source "rotor") are checked with
+// not what it claims to be. Rotor events (source "rotor", and the
+// consumers' acknowledgements of source "rotor.consumer.<name>") are
+// checked with
 // [events.Parse]; Secrets Manager's own events (source
 // "aws.secretsmanager", see
 // https://docs.aws.amazon.com/secretsmanager/latest/userguide/monitoring-eventbridge.html)

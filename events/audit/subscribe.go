@@ -47,8 +47,10 @@ const (
 	TargetID = "rotor-audit-queue"
 )
 
-// EventPattern matches every event the audit log records.
-const EventPattern = `{"source":["` + events.Source + `","` + SecretsManagerSource + `"]}`
+// EventPattern matches every event the audit log records: rotor's, the
+// consumers' acknowledgements (source "rotor.consumer.<name>") and Secrets
+// Manager's.
+const EventPattern = `{"source":["` + events.Source + `",{"prefix":"` + events.ConsumerSourcePrefix + `"},"` + SecretsManagerSource + `"]}`
 
 // Subscription says which buses feed which queue. The zero value
 // subscribes queue "rotor-audit" to the default bus.

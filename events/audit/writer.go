@@ -319,8 +319,9 @@ func check(env envelope, body []byte) string {
 	case len(env.Detail) == 0 || env.Detail[0] != '{':
 		return "detail: not a JSON object"
 	}
-	switch env.Source {
-	case events.Source:
+	_, fromConsumer := events.ConsumerOfSource(env.Source)
+	switch {
+	case env.Source == events.Source || fromConsumer:
 		_, err := events.Parse(body)
 		var verr *events.ValidationError
 		switch {
@@ -331,12 +332,12 @@ func check(env envelope, body []byte) string {
 		default:
 			return "envelope: " + err.Error()
 		}
-	case SecretsManagerSource:
+	case env.Source == SecretsManagerSource:
 		return ""
-	case "":
+	case env.Source == "":
 		return "source: missing"
 	default:
-		return fmt.Sprintf("source: want %q or %q, got %q", events.Source, SecretsManagerSource, env.Source)
+		return fmt.Sprintf("source: want %q, %q or %q, got %q", events.Source, events.ConsumerSourcePrefix+"<consumer>", SecretsManagerSource, env.Source)
 	}
 }
 

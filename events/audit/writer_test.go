@@ -154,7 +154,7 @@ func TestInvalidEventsAreFlagged(t *testing.T) {
 		{name: "detail of the wrong type", tweak: func(e map[string]any) { detail(e)["durationMs"] = "slow" }, wantInvalid: "detail: "},
 		{name: "detail not an object", tweak: func(e map[string]any) { e["detail"] = "text" }, wantInvalid: "detail: not a JSON object"},
 		{name: "no detail type", tweak: func(e map[string]any) { delete(e, "detail-type") }, wantInvalid: "detail-type: missing"},
-		{name: "other source", tweak: func(e map[string]any) { e["source"] = "billing" }, wantInvalid: `source: want "rotor" or "aws.secretsmanager", got "billing"`},
+		{name: "other source", tweak: func(e map[string]any) { e["source"] = "billing" }, wantInvalid: `source: want "rotor", "rotor.consumer.<consumer>" or "aws.secretsmanager", got "billing"`},
 		{name: "no source", tweak: func(e map[string]any) { delete(e, "source") }, wantInvalid: "source: missing"},
 		{name: "no id", tweak: func(e map[string]any) { delete(e, "id") }, wantInvalid: "id: missing", wantWrapped: true},
 		{name: "id not a string", tweak: func(e map[string]any) { e["id"] = 7 }, wantInvalid: "envelope: ", wantWrapped: true},

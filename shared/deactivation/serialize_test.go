@@ -81,8 +81,9 @@ func TestRecheckAfterDecision(t *testing.T) {
 			a := newApp(t, false, "orders-api")
 			cur := a.rotate(t, false)
 			prevCred, _ := a.read(t, "AWSPREVIOUS")
+			ackKey, ackValue := deactivation.InstanceAckTag("orders-api", instanceOf("orders-api"), cur)
 			if _, err := smc.TagResource(t.Context(), &sm.TagResourceInput{SecretId: aws.String(a.arn),
-				Tags: tagList(map[string]string{deactivation.AckTagPrefix + "orders-api": cur})}); err != nil {
+				Tags: tagList(map[string]string{ackKey: ackValue})}); err != nil {
 				t.Fatal(err)
 			}
 			h := newGate(t, alternating, 0)
