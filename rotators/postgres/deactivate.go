@@ -108,7 +108,7 @@ func (l idleLocker) Deactivate(ctx context.Context, req rotators.DeactivateReque
 		return rotators.DeactivateResponse{}, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	resp, err := l.revoke(ctx, log, conn, cur, prev, req)
+	resp, probe, err := l.revoke(ctx, log, conn, cur, prev, req)
 	if err != nil || resp.Outcome == rotators.InUse || !req.EndSessions {
 		return resp, err
 	}
@@ -119,7 +119,7 @@ func (l idleLocker) Deactivate(ctx context.Context, req rotators.DeactivateReque
 	if resp.Outcome != rotators.Deactivated && resp.Outcome != rotators.AlreadyInactive {
 		return resp, nil
 	}
-	ended, err := l.end(ctx, conn, cur, prev, req)
+	ended, err := l.end(ctx, conn, cur, prev, req, probe)
 	resp.Sessions.Ended = ended
 	if err != nil {
 		return resp, err
@@ -132,76 +132,81 @@ func (l idleLocker) Deactivate(ctx context.Context, req rotators.DeactivateReque
 // revoke locks the previous user (NOLOGIN) in one transaction that holds
 // the pair's advisory lock, after Recheck and after the target's evidence
 // of sessions allows it.
-func (l idleLocker) revoke(ctx context.Context, log *slog.Logger, conn *pgx.Conn, cur, prev dbsecret.Secret, req rotators.DeactivateRequest) (rotators.DeactivateResponse, error) {
+func (l idleLocker) revoke(ctx context.Context, log *slog.Logger, conn *pgx.Conn, cur, prev dbsecret.Secret, req rotators.DeactivateRequest) (_ rotators.DeactivateResponse, probe uint32, _ error) {
 	const step = "deactivate"
 	r := l.r
 	tx, err := conn.Begin(ctx)
 	if err != nil {
-		return rotators.DeactivateResponse{}, r.sqlError(step, "begin", cur.Host, err)
+		return rotators.DeactivateResponse{}, probe, r.sqlError(step, "begin", cur.Host, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	if err := lockPair(ctx, tx, prev.Username); err != nil {
-		return rotators.DeactivateResponse{}, r.sqlError(step, "lock the user pair", cur.Host, err)
+		return rotators.DeactivateResponse{}, probe, r.sqlError(step, "lock the user pair", cur.Host, err)
 	}
 	if req.Recheck != nil {
 		if err := req.Recheck(ctx); err != nil {
-			return rotators.DeactivateResponse{}, fmt.Errorf("postgres: %s: recheck under the lock: %w", step, err)
+			return rotators.DeactivateResponse{}, probe, fmt.Errorf("postgres: %s: recheck under the lock: %w", step, err)
 		}
 	}
 	var super, canLogin bool
 	switch err := tx.QueryRow(ctx, sqlRoleCanLogin, prev.Username).Scan(&super, &canLogin); {
 	case errors.Is(err, pgx.ErrNoRows):
 		log.InfoContext(ctx, "the previous user does not exist; nothing to revoke", "step", step, "host", cur.Host)
-		return rotators.DeactivateResponse{Outcome: rotators.AlreadyInactive}, nil
+		return rotators.DeactivateResponse{Outcome: rotators.AlreadyInactive}, probe, nil
 	case err != nil:
-		return rotators.DeactivateResponse{}, r.sqlError(step, "look up the previous user", cur.Host, err)
+		return rotators.DeactivateResponse{}, probe, r.sqlError(step, "look up the previous user", cur.Host, err)
 	case super:
-		return rotators.DeactivateResponse{}, &rotators.InputError{Secret: rolePrevious, Field: dbsecret.FieldUsername, Reason: "the previous user is a superuser; refusing to lock it"}
+		return rotators.DeactivateResponse{}, probe, &rotators.InputError{Secret: rolePrevious, Field: dbsecret.FieldUsername, Reason: "the previous user is a superuser; refusing to lock it"}
 	case !canLogin:
 		log.InfoContext(ctx, "the previous user is locked already", "step", step, "host", cur.Host)
-		return rotators.DeactivateResponse{Outcome: rotators.AlreadyInactive}, nil
+		return rotators.DeactivateResponse{Outcome: rotators.AlreadyInactive}, probe, nil
 	}
 	// The evidence, before the login probe below adds a session of its own.
 	seen, err := sessions(ctx, tx, prev.Username)
 	if err != nil {
-		return rotators.DeactivateResponse{}, r.sqlError(step, "read the sessions of the previous user", cur.Host, err)
+		return rotators.DeactivateResponse{}, probe, r.sqlError(step, "read the sessions of the previous user", cur.Host, err)
 	}
 	attrs := []any{"step", step, "host", cur.Host, "sessions", seen.Count,
 		"client_addresses", seen.ClientAddresses, "application_names", seen.ApplicationNames}
 	if seen.Count > 0 && !req.AllowInUse {
 		log.InfoContext(ctx, "the previous user still has open sessions; not revoking yet", attrs...)
-		return rotators.DeactivateResponse{Outcome: rotators.InUse, Sessions: seen}, nil
+		return rotators.DeactivateResponse{Outcome: rotators.InUse, Sessions: seen}, probe, nil
 	}
-	switch err := r.ping(ctx, step, rolePrevious, prev, prev.Username, prev.Password); {
+	probe, err = r.probe(ctx, step, rolePrevious, prev, prev.Username, prev.Password)
+	switch {
 	case errors.Is(err, ErrLoginFailed):
 		log.InfoContext(ctx, "the previous password no longer logs in (a later rotation changed it); leaving the user alone", "step", step, "host", cur.Host)
-		return rotators.DeactivateResponse{Outcome: rotators.AlreadyInactive, Sessions: seen}, nil
+		return rotators.DeactivateResponse{Outcome: rotators.AlreadyInactive, Sessions: seen}, probe, nil
 	case errors.Is(err, ErrLoginRefused):
 		log.InfoContext(ctx, "the previous user is locked already", "step", step, "host", cur.Host)
-		return rotators.DeactivateResponse{Outcome: rotators.AlreadyInactive, Sessions: seen}, nil
+		return rotators.DeactivateResponse{Outcome: rotators.AlreadyInactive, Sessions: seen}, probe, nil
 	case err != nil:
-		return rotators.DeactivateResponse{}, err
+		return rotators.DeactivateResponse{}, probe, err
 	}
 	if deactivateLockedHook != nil {
 		deactivateLockedHook(ctx)
 	}
 	if _, err := tx.Exec(ctx, fmt.Sprintf(sqlLockRole, ident(prev.Username))); err != nil {
-		return rotators.DeactivateResponse{}, r.sqlError(step, "lock the previous user", cur.Host, err)
+		return rotators.DeactivateResponse{}, probe, r.sqlError(step, "lock the previous user", cur.Host, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return rotators.DeactivateResponse{}, r.sqlError(step, "commit", cur.Host, err)
+		return rotators.DeactivateResponse{}, probe, r.sqlError(step, "commit", cur.Host, err)
 	}
 	if seen.Count > 0 {
 		log.WarnContext(ctx, "previous user locked (NOLOGIN) while it still had open sessions; they are not ended and drain on their own", attrs...)
 	} else {
 		log.InfoContext(ctx, "previous user locked (NOLOGIN); no open session of it was seen", attrs...)
 	}
-	return rotators.DeactivateResponse{Outcome: rotators.Deactivated, Sessions: seen}, nil
+	return rotators.DeactivateResponse{Outcome: rotators.Deactivated, Sessions: seen}, probe, nil
 }
 
 // end ends the previous user's open sessions, under the pair's lock and
 // after another Recheck.
-func (l idleLocker) end(ctx context.Context, conn *pgx.Conn, cur, prev dbsecret.Secret, req rotators.DeactivateRequest) (int, error) {
+//
+// Every session of the user is ended, whatever its application_name (a
+// holder of the leaked credential can call itself anything), except the
+// backend of revoke's own login probe, which may still be listed.
+func (l idleLocker) end(ctx context.Context, conn *pgx.Conn, cur, prev dbsecret.Secret, req rotators.DeactivateRequest, probe uint32) (int, error) {
 	const step = "deactivate"
 	r := l.r
 	tx, err := conn.Begin(ctx)
@@ -224,7 +229,7 @@ func (l idleLocker) end(ctx context.Context, conn *pgx.Conn, cur, prev dbsecret.
 	} else if ok {
 		return 0, fmt.Errorf("postgres: %s: the previous user may log in again; not ending its sessions", step)
 	}
-	n, err := endSessions(ctx, tx, prev.Username)
+	n, err := endSessions(ctx, tx, prev.Username, probe)
 	if err != nil {
 		return n, r.sqlError(step, "end the previous user's sessions", cur.Host, err)
 	}

@@ -551,11 +551,19 @@ func (r *Rotator) connect(ctx context.Context, step, role string, s dbsecret.Sec
 
 // ping reports whether user logs in.
 func (r *Rotator) ping(ctx context.Context, step, role string, s dbsecret.Secret, user, password string) error {
+	_, err := r.probe(ctx, step, role, s, user, password)
+	return err
+}
+
+// probe is ping that also returns the backend pid of the login, which
+// pg_stat_activity may list for a moment after the connection closed.
+func (r *Rotator) probe(ctx context.Context, step, role string, s dbsecret.Secret, user, password string) (uint32, error) {
 	conn, err := r.connect(ctx, step, role, s, user, password)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return conn.Close(ctx)
+	pid := conn.PgConn().PID()
+	return pid, conn.Close(ctx)
 }
 
 func (r *Rotator) sqlError(step, what, host string, err error) error {

@@ -66,7 +66,7 @@ WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'cl
 	sqlEndSessions = `SELECT count(*) FILTER (WHERE pg_catalog.pg_terminate_backend(pid))
 FROM pg_catalog.pg_stat_activity
 WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'
-	AND application_name IS DISTINCT FROM $2`
+	AND pid <> $2`
 	sqlCanLogin = `SELECT rolcanlogin FROM pg_catalog.pg_roles WHERE rolname = $1`
 )
 
@@ -94,9 +94,10 @@ func sessions(ctx context.Context, q querier, user string) (rotators.Sessions, e
 }
 
 // endSessions ends the open sessions of user and returns how many ended.
-func endSessions(ctx context.Context, q querier, user string) (int, error) {
+// probe is the backend pid of rotor's own login probe, left alone (0: none).
+func endSessions(ctx context.Context, q querier, user string, probe uint32) (int, error) {
 	var n int
-	err := q.QueryRow(ctx, sqlEndSessions, user, applicationName).Scan(&n)
+	err := q.QueryRow(ctx, sqlEndSessions, user, int64(probe)).Scan(&n)
 	return n, err
 }
 

@@ -239,6 +239,15 @@ func TestEmergencyEndsSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer old.Close(context.WithoutCancel(ctx))
+	// A holder of the leaked credential may call itself rotor: it is not
+	// evidence (rotor's probes are named so), but an emergency ends it too.
+	disguised := srv.ConnConfig(user, pw, srv.TLS())
+	disguised.RuntimeParams["application_name"] = "rotor"
+	intruder, err := connectConfig(ctx, disguised)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer intruder.Close(context.WithoutCancel(ctx))
 	cur, err := connectSecret(ctx, srv, v2)
 	if err != nil {
 		t.Fatal(err)
@@ -253,8 +262,11 @@ func TestEmergencyEndsSessions(t *testing.T) {
 	if err != nil || resp.Outcome != rotators.Deactivated {
 		t.Fatalf("want %q, got %q (%v)", rotators.Deactivated, resp.Outcome, err)
 	}
-	if resp.Sessions.Count != 1 || resp.Sessions.Ended != 1 || !slices.Equal(resp.Sessions.ApplicationNames, []string{"leaky-service"}) || len(resp.Sessions.ClientAddresses) != 1 {
-		t.Errorf("want the evidence of 1 session of leaky-service from one address, ended, got %+v", resp.Sessions)
+	if resp.Sessions.Count != 1 || resp.Sessions.Ended != 2 || !slices.Equal(resp.Sessions.ApplicationNames, []string{"leaky-service"}) || len(resp.Sessions.ClientAddresses) != 1 {
+		t.Errorf("want the evidence of 1 session of leaky-service from one address, and it and the disguised one ended, got %+v", resp.Sessions)
+	}
+	if _, err := intruder.Exec(ctx, "SELECT 1"); err == nil {
+		t.Errorf("want the disguised session of the leaked credential ended, got a query through")
 	}
 	if _, err := old.Exec(ctx, "SELECT 1"); err == nil {
 		t.Errorf("want the leaked credential's session ended, got a query through")
