@@ -20,6 +20,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -285,6 +286,13 @@ func ofType(evs []events.Event, t events.DetailType, version string) []events.Ev
 // connection lifetimes so that new logins happen all the time.
 func newPool(tb testing.TB, ctx context.Context, c *consumerUnderTest, conns int32) *pgadapter.Pool {
 	tb.Helper()
+	return newPoolWith(tb, ctx, c, conns, nil)
+}
+
+// newPoolWith is newPool whose pgxpool.Config has beforeConnect (nil for
+// none), such as a login counter.
+func newPoolWith(tb testing.TB, ctx context.Context, c *consumerUnderTest, conns int32, beforeConnect func(context.Context, *pgx.ConnConfig) error) *pgadapter.Pool {
+	tb.Helper()
 	cfg, err := pgxpool.ParseConfig("")
 	if err != nil {
 		tb.Fatal(err)
@@ -296,6 +304,7 @@ func newPool(tb testing.TB, ctx context.Context, c *consumerUnderTest, conns int
 	cfg.MaxConnLifetime = 40 * time.Millisecond
 	cfg.MaxConnLifetimeJitter = 40 * time.Millisecond
 	cfg.HealthCheckPeriod = 20 * time.Millisecond
+	cfg.BeforeConnect = beforeConnect
 	pool, err := pgadapter.NewPool(ctx, c.cache, cfg, pgadapter.WithLogger(consumerLogger))
 	if err != nil {
 		tb.Fatal(err)

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/rotorhq/rotor/events"
 	"github.com/rotorhq/rotor/events/pgadapter"
@@ -16,6 +19,8 @@ const (
 	loadConsumers = 20
 	loadRotations = 50
 	loadQueryGap  = 2 * time.Millisecond
+	// loginBucket is the width of the buckets logins are counted in.
+	loginBucket = 100 * time.Millisecond
 )
 
 // BenchmarkConsumerLoad: 20 services, each with its own SQS queue, the
@@ -26,7 +31,12 @@ const (
 // finishSecret (the Rotation Completed event's time) to each consumer's
 // swap, and the pools' retries after a refused login: with a single user,
 // logins in the window between setSecret and finishSecret are refused and
-// retried with AWSPENDING.
+// retried with AWSPENDING. It also reports the peak rate of logins
+// around a swap (the fullest 100 ms bucket from 500 ms before the first
+// consumer's swap to 1 s after the last one's, over all rotations, scaled
+// to logins per second) beside the median rate of all buckets: a pool that
+// closes every old connection at once on a swap makes the fleet log in
+// again all at the same moment.
 func BenchmarkConsumerLoad(b *testing.B) {
 	for _, strategy := range []string{"alternating-users", "single-user"} {
 		b.Run(strategy, func(b *testing.B) {
@@ -36,14 +46,16 @@ func BenchmarkConsumerLoad(b *testing.B) {
 			var consumers []*consumerUnderTest
 			var pools []*pgadapter.Pool
 			load := &queryLoad{}
+			logins := &loginClock{}
 			for i := range loadConsumers {
 				c := f.newConsumer(b, ctx, fmt.Sprintf("service-%02d", i), false, time.Hour)
 				consumers = append(consumers, c)
-				pool := newPool(b, ctx, c, 2)
+				pool := newPoolWith(b, ctx, c, 2, logins.count)
 				pools = append(pools, pool)
 				load.run(ctx, pool, loadQueryGap)
 			}
 			var propagation []time.Duration
+			var swapWindows [][2]time.Time
 			rotations := 0
 			for b.Loop() {
 				for range loadRotations {
@@ -51,22 +63,31 @@ func BenchmarkConsumerLoad(b *testing.B) {
 					waitSwapped(b, version, consumers...)
 					rotations++
 					finished := completedAt(b, f, version)
+					var first, last time.Time
 					for _, c := range consumers {
 						at, _ := c.swappedAt(version)
 						propagation = append(propagation, at.Sub(finished))
+						if first.IsZero() || at.Before(first) {
+							first = at
+						}
+						if at.After(last) {
+							last = at
+						}
 					}
+					swapWindows = append(swapWindows, [2]time.Time{first.Add(-500 * time.Millisecond), last.Add(time.Second)})
 				}
 			}
 			b.StopTimer()
 			cancel()
 			load.wg.Wait()
-			var retries, refused, logins int64
+			var retries, refused, loginCount int64
 			for _, p := range pools {
 				s := p.Stats()
 				retries += s.Retries
 				refused += s.AuthFailures
-				logins += s.Logins
+				loginCount += s.Logins
 			}
+			peak, median := logins.rates(swapWindows)
 			slices.Sort(propagation)
 			p50, p99 := percentile(propagation, 0.50), percentile(propagation, 0.99)
 			b.ReportMetric(float64(load.failed), "failed-queries")
@@ -74,9 +95,11 @@ func BenchmarkConsumerLoad(b *testing.B) {
 			b.ReportMetric(float64(p50.Microseconds())/1000, "p50-swap-ms")
 			b.ReportMetric(float64(p99.Microseconds())/1000, "p99-swap-ms")
 			b.ReportMetric(float64(retries), "auth-retries")
-			b.ReportMetric(float64(logins), "logins")
-			b.Logf("%s: %d consumers, %d rotations: %d queries, %d failed %v; finishSecret -> swap p50 %v, p99 %v, max %v; %d logins, %d refused, %d retried",
-				strategy, loadConsumers, rotations, load.ok, load.failed, load.failureSamples, p50, p99, propagation[len(propagation)-1], logins, refused, retries)
+			b.ReportMetric(float64(loginCount), "logins")
+			b.ReportMetric(peak, "peak-swap-logins/s")
+			b.ReportMetric(median, "median-logins/s")
+			b.Logf("%s: %d consumers, %d rotations: %d queries, %d failed %v; finishSecret -> swap p50 %v, p99 %v, max %v; %d logins, %d refused, %d retried; logins/s: peak around a swap %.0f, median %.0f",
+				strategy, loadConsumers, rotations, load.ok, load.failed, load.failureSamples, p50, p99, propagation[len(propagation)-1], loginCount, refused, retries, peak, median)
 		})
 	}
 }
@@ -101,4 +124,50 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	}
 	i := int(p*float64(len(sorted))+0.5) - 1
 	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// loginClock records when pools logged in (their BeforeConnect hook).
+type loginClock struct {
+	mu sync.Mutex
+	at []time.Time
+}
+
+func (l *loginClock) count(context.Context, *pgx.ConnConfig) error {
+	now := time.Now()
+	l.mu.Lock()
+	l.at = append(l.at, now)
+	l.mu.Unlock()
+	return nil
+}
+
+// rates counts the logins in buckets of loginBucket and returns, scaled to
+// logins per second, the fullest bucket that starts inside one of windows
+// and the median of all buckets from the first login to the last.
+func (l *loginClock) rates(windows [][2]time.Time) (peak, median float64) {
+	l.mu.Lock()
+	at := slices.Clone(l.at)
+	l.mu.Unlock()
+	if len(at) == 0 {
+		return 0, 0
+	}
+	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
+	perSecond := float64(time.Second / loginBucket)
+	for _, w := range windows {
+		for start := w[0]; start.Before(w[1]); start = start.Add(loginBucket) {
+			lo, _ := slices.BinarySearchFunc(at, start, func(a, t time.Time) int { return a.Compare(t) })
+			hi, _ := slices.BinarySearchFunc(at, start.Add(loginBucket), func(a, t time.Time) int { return a.Compare(t) })
+			peak = max(peak, float64(hi-lo)*perSecond)
+		}
+	}
+	var buckets []int
+	origin := at[0]
+	for _, t := range at {
+		i := int(t.Sub(origin) / loginBucket)
+		for len(buckets) <= i {
+			buckets = append(buckets, 0)
+		}
+		buckets[i]++
+	}
+	slices.Sort(buckets)
+	return peak, float64(buckets[len(buckets)/2]) * perSecond
 }
