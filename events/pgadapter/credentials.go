@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -128,6 +129,8 @@ type login struct {
 type stamp struct {
 	versionID  string
 	generation uint64
+	// jitter is the connection's place in the retire window, in [0, 1).
+	jitter float64
 }
 
 // customDataKey is the key of the stamp in [pgconn.PgConn.CustomData].
@@ -167,11 +170,25 @@ type core struct {
 	last atomic.Pointer[login]
 	// generation counts swaps.
 	generation atomic.Uint64
+	retire     retirement
 	stats      counters
 }
 
 func newCore(creds Credentials, o options) *core {
-	return &core{creds: creds, log: o.logger}
+	return &core{creds: creds, log: o.logger, retire: retirement{window: o.retireWindow, clock: o.clock}}
+}
+
+// due reports whether the connection pc is to be retired now (see
+// [retirement]), or else, if it is of an old credential, when it will be.
+func (c *core) due(s stamp, ok bool) (now bool, at time.Time) {
+	if !ok {
+		return true, time.Time{} // not made by the adapter: its credential is unknown
+	}
+	// The generation before Current, as in beforeConnect: a swap in between
+	// makes the connection look current for this one check, not stale for
+	// good.
+	gen := c.generation.Load()
+	return c.retire.due(s, gen, c.creds.Current().ID)
 }
 
 // parse returns v's login, parsing it only when v is not the last version
@@ -210,7 +227,7 @@ func (c *core) beforeConnect(ctx context.Context, cfg *pgx.ConnConfig) error {
 		a.used.Store(&l.versionID)
 	}
 	c.stats.logins.Add(1)
-	st := stamp{versionID: l.versionID, generation: gen}
+	st := stamp{versionID: l.versionID, generation: gen, jitter: c.retire.clock.jitter()}
 	next := cfg.AfterConnect
 	cfg.AfterConnect = func(ctx context.Context, pc *pgconn.PgConn) error {
 		pc.CustomData()[customDataKey] = st
@@ -267,9 +284,12 @@ func (c *core) do(ctx context.Context, f func(context.Context) error) error {
 	return err
 }
 
-// swapped is the OnSwap hook's common part.
+// swapped is the OnSwap hook's common part. The swap's time is recorded
+// before the generation moves, so that a connection seen as old always
+// finds it.
 func (c *core) swapped(old, new consumer.Version) {
+	c.retire.swapped(c.generation.Load()+1, old.ID)
 	c.generation.Add(1)
 	c.stats.swaps.Add(1)
-	c.log.Info("pgadapter: credential swapped, draining old connections", "oldVersion", old.ID, "version", new.ID)
+	c.log.Info("pgadapter: credential swapped, retiring old connections", "oldVersion", old.ID, "version", new.ID, "window", c.retire.window.String())
 }

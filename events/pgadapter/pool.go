@@ -17,16 +17,23 @@ import (
 // method is pgxpool's own.
 type Pool struct {
 	*pgxpool.Pool
-	core   *core
-	unhook func()
+	core    *core
+	unhook  func()
+	sweeper *sweeper
 }
 
 // NewPool makes a pool on cfg (made by [pgxpool.ParseConfig]; NewPool
 // works on a copy) whose BeforeConnect sets User and Password from
 // creds.Current() and then calls cfg.BeforeConnect, if set. Host, port,
-// database and TLS stay cfg's. It registers an OnSwap hook that resets the
-// pool: creds should outlive the pool (the hook of a closed pool does
-// nothing harmful).
+// database and TLS stay cfg's. It registers an OnSwap hook after which the
+// connections of the old credential close one by one over the retire
+// window ([WithRetireWindow]): a released one is closed once its moment
+// came (cfg.AfterRelease runs after the adapter's check), one that is due
+// is never handed out (nor is cfg.PrepareConn, or the deprecated
+// BeforeAcquire, asked about it), and a goroutine of the pool, until
+// [Pool.Close], closes idle ones at their moment (taking and releasing
+// them, as pgxpool's health check does).
+// creds should outlive the pool.
 //
 // NewPool parses creds.Current() first and returns a [*SecretError] naming
 // the field if it is not a database secret; then nothing is made or
@@ -41,6 +48,9 @@ func NewPool(ctx context.Context, creds Credentials, cfg *pgxpool.Config, opts .
 	o := buildOptions(opts)
 	if len(o.sqlOnly) > 0 {
 		return nil, &ArgumentError{Field: o.sqlOnly[0], Reason: "applies to database/sql only; set the hook on pgxpool.Config"}
+	}
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	c := newCore(creds, o)
 	if _, err := c.parse(creds.Current()); err != nil {
@@ -57,22 +67,56 @@ func NewPool(ctx context.Context, creds Credentials, cfg *pgxpool.Config, opts .
 		}
 		return nil
 	}
+	sw := newSweeper(c)
+	userRelease := cfg.AfterRelease
+	cfg.AfterRelease = func(conn *pgx.Conn) bool {
+		now, at := c.due(stampOf(conn.PgConn()))
+		if now {
+			c.stats.stale.Add(1)
+			return false
+		}
+		if !at.IsZero() {
+			sw.note(at) // old, not due yet: it may stay idle until then
+		}
+		if userRelease != nil {
+			return userRelease(conn)
+		}
+		return true
+	}
+	// The same check when a connection is taken, so that none is handed
+	// out after its moment, whether or not a sweep has come by yet.
+	userPrepare := cfg.PrepareConn
+	if userPrepare == nil && cfg.BeforeAcquire != nil {
+		before := cfg.BeforeAcquire // deprecated by pgx, still honoured
+		userPrepare = func(ctx context.Context, conn *pgx.Conn) (bool, error) { return before(ctx, conn), nil }
+	}
+	cfg.PrepareConn = func(ctx context.Context, conn *pgx.Conn) (bool, error) {
+		if now, _ := c.due(stampOf(conn.PgConn())); now {
+			c.stats.stale.Add(1)
+			return false, nil
+		}
+		if userPrepare != nil {
+			return userPrepare(ctx, conn)
+		}
+		return true, nil
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	unhook := creds.OnSwap(func(old, new consumer.Version) {
 		c.swapped(old, new)
-		// Idle connections close now; acquired ones when released.
-		pool.Reset()
+		sw.swapped()
 	})
-	return &Pool{Pool: pool, core: c, unhook: unhook}, nil
+	go sw.run(pool)
+	return &Pool{Pool: pool, core: c, unhook: unhook, sweeper: sw}, nil
 }
 
-// Close unregisters the swap hook, then closes the pool
-// ([pgxpool.Pool.Close]).
+// Close unregisters the swap hook, stops the pool's sweeper, then closes
+// the pool ([pgxpool.Pool.Close]).
 func (p *Pool) Close() {
 	p.unhook()
+	p.sweeper.stop()
 	p.Pool.Close()
 }
 
