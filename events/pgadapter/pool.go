@@ -27,12 +27,12 @@ type Pool struct {
 // creds.Current() and then calls cfg.BeforeConnect, if set. Host, port,
 // database and TLS stay cfg's. It registers an OnSwap hook after which the
 // connections of the old credential close one by one over the retire
-// window ([WithRetireWindow]): a released one is closed once its moment
-// came (cfg.AfterRelease runs after the adapter's check), one that is due
-// is never handed out (nor is cfg.PrepareConn, or the deprecated
-// BeforeAcquire, asked about it), and a goroutine of the pool, until
-// [Pool.Close], closes idle ones at their moment (taking and releasing
-// them, as pgxpool's health check does).
+// window ([WithRetireWindow]): one whose moment came is never handed out
+// (the adapter's PrepareConn closes it before cfg.PrepareConn, or the
+// deprecated BeforeAcquire, is asked), and a goroutine of the pool, until
+// [Pool.Close], closes idle ones at their moments (taking them with
+// AcquireAllIdle, as pgxpool's health check does). cfg.AfterConnect and
+// cfg.BeforeClose still run.
 // creds should outlive the pool.
 //
 // NewPool parses creds.Current() first and returns a [*SecretError] naming
@@ -68,23 +68,28 @@ func NewPool(ctx context.Context, creds Credentials, cfg *pgxpool.Config, opts .
 		return nil
 	}
 	sw := newSweeper(c)
-	userRelease := cfg.AfterRelease
-	cfg.AfterRelease = func(conn *pgx.Conn) bool {
-		now, at := c.due(stampOf(conn.PgConn()))
-		if now {
-			c.stats.stale.Add(1)
-			return false
+	userAfterConnect := cfg.AfterConnect
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		if userAfterConnect != nil {
+			if err := userAfterConnect(ctx, conn); err != nil {
+				return err
+			}
 		}
-		if !at.IsZero() {
-			sw.note(at) // old, not due yet: it may stay idle until then
-		}
-		if userRelease != nil {
-			return userRelease(conn)
-		}
-		return true
+		sw.add(conn.PgConn())
+		return nil
 	}
-	// The same check when a connection is taken, so that none is handed
-	// out after its moment, whether or not a sweep has come by yet.
+	userBeforeClose := cfg.BeforeClose
+	cfg.BeforeClose = func(conn *pgx.Conn) {
+		sw.remove(conn.PgConn())
+		if userBeforeClose != nil {
+			userBeforeClose(conn)
+		}
+	}
+	// A connection is checked when it is taken, so that none is handed out
+	// after its moment, whether or not a sweep has come by yet. (Not on
+	// release: pgxpool runs AfterRelease on a goroutine of its own and
+	// returns the connection to the pool only after it, so a loop of
+	// queries would find none idle and open more connections.)
 	userPrepare := cfg.PrepareConn
 	if userPrepare == nil && cfg.BeforeAcquire != nil {
 		before := cfg.BeforeAcquire // deprecated by pgx, still honoured

@@ -87,7 +87,7 @@ func NewConnector(creds Credentials, connConfig *pgx.ConnConfig, opts ...Option)
 // to read [Connector.Stats].
 //
 // It sets [sql.DB.SetConnMaxIdleTime] to the retire window (at least
-// [minIdleTime]): database/sql has no hook on an idle connection, and
+// 1 s): database/sql has no hook on an idle connection, and
 // without an idle limit one that is never taken again would keep the old
 // credential, and a session of it, forever. Call SetConnMaxIdleTime
 // afterwards to change it.

@@ -5,56 +5,69 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
+// busyRecheck is how long after its moment a connection that was in use
+// then is looked at again, if no acquire has closed it meanwhile.
+const busyRecheck = time.Second
+
 // sweeper closes a [Pool]'s idle connections of an old credential when
-// their moment in the retire window comes (see [retirement]); released
-// ones are closed by the pool's AfterRelease. A sweep acquires every idle
-// connection ([pgxpool.Pool.AcquireAllIdle]) and releases it again, so
-// that AfterRelease decides, in one place: it closes the due ones and
-// notes when each old one not yet due will be, which sets the next sweep.
-// The sweeper sleeps while no old connection is left.
+// their moments in the retire window come (see [retirement]). It knows
+// every open connection of the pool and its stamp (added after connect,
+// removed before close), so it sleeps until the earliest moment of an old
+// one, and not at all while there is none. A sweep takes every idle
+// connection ([pgxpool.Pool.AcquireAllIdle], as pgxpool's health check
+// does), which runs the pool's PrepareConn: the adapter's check there
+// closes the due ones, and the others are released. One that was in use
+// at its moment is closed when it is next taken, or by a sweep
+// busyRecheck later.
 type sweeper struct {
 	core *core
-	kick chan struct{} // capacity 1: the next wake-up changed
+	kick chan struct{} // capacity 1: something changed, look again
 	done chan struct{}
 	once sync.Once
 
-	mu sync.Mutex
-	// next is the earliest moment noted for an old connection; final is
-	// the end of the window of the last swap, a last sweep for one that
-	// became idle without a release (pgxpool's MinConns). Zero: none.
-	next, final time.Time
+	mu   sync.Mutex
+	live map[*pgconn.PgConn]stamp
+	// now asks for a sweep at once (after a swap).
+	now bool
 	// sweeps counts sweeps made, for tests.
 	sweeps int64
 }
 
 func newSweeper(c *core) *sweeper {
-	return &sweeper{core: c, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	return &sweeper{core: c, kick: make(chan struct{}, 1), done: make(chan struct{}), live: map[*pgconn.PgConn]stamp{}}
 }
 
-// note makes the sweeper wake at at, unless it wakes earlier.
-func (s *sweeper) note(at time.Time) {
+// add records an open connection of the pool.
+func (s *sweeper) add(pc *pgconn.PgConn) {
+	st, ok := stampOf(pc)
+	if !ok {
+		return
+	}
 	s.mu.Lock()
-	earlier := s.next.IsZero() || at.Before(s.next)
-	if earlier {
-		s.next = at
-	}
+	s.live[pc] = st
 	s.mu.Unlock()
-	if earlier {
-		s.wake()
-	}
 }
 
-// swapped sweeps now (connections due at once: jitter 0, a zero window),
-// and once more at the end of the window.
+// remove forgets a connection the pool closes, and wakes the sweeper,
+// whose next moment may have been that connection's.
+func (s *sweeper) remove(pc *pgconn.PgConn) {
+	s.mu.Lock()
+	delete(s.live, pc)
+	s.mu.Unlock()
+	s.wake()
+}
+
+// swapped asks for a sweep now (a zero window, or a connection at the
+// start of it).
 func (s *sweeper) swapped() {
-	now := s.core.retire.clock.now()
 	s.mu.Lock()
-	s.final = now.Add(s.core.retire.window)
+	s.now = true
 	s.mu.Unlock()
-	s.note(now)
+	s.wake()
 }
 
 func (s *sweeper) wake() {
@@ -66,44 +79,67 @@ func (s *sweeper) wake() {
 
 func (s *sweeper) stop() { s.once.Do(func() { close(s.done) }) }
 
-// run sweeps pool at each noted moment until stop.
+// next is when to sweep: at once if asked, else the earliest moment of an
+// old connection, or busyRecheck from now for one already due (in use at
+// its moment). Zero: no old connection is open.
+func (s *sweeper) next(now time.Time) time.Time {
+	gen := s.core.generation.Load()
+	cur := s.core.creds.Current().ID
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.now {
+		return now
+	}
+	var next time.Time
+	for pc, st := range s.live {
+		if pc.IsClosed() { // closed without BeforeClose (a failed AfterConnect)
+			delete(s.live, pc)
+			continue
+		}
+		due, at := s.core.retire.due(st, gen, cur)
+		switch {
+		case due:
+			at = now.Add(busyRecheck)
+		case at.IsZero():
+			continue // not old
+		}
+		if next.IsZero() || at.Before(next) {
+			next = at
+		}
+	}
+	return next
+}
+
+// run sweeps pool at the moments next names until stop.
 func (s *sweeper) run(pool *pgxpool.Pool) {
 	clk := s.core.retire.clock
 	for {
-		s.mu.Lock()
-		at := s.next
-		if at.IsZero() || (!s.final.IsZero() && s.final.Before(at)) {
-			at = s.final
-		}
-		s.mu.Unlock()
+		now := clk.now()
+		at := s.next(now)
 		var timer <-chan time.Time
 		if !at.IsZero() {
-			d := at.Sub(clk.now())
-			if d <= 0 {
-				s.sweep(pool, at)
+			if d := at.Sub(now); d > 0 {
+				timer = clk.after(d)
+			} else {
+				s.sweep(pool)
 				continue
 			}
-			timer = clk.after(d)
 		}
 		select {
 		case <-s.done:
 			return
 		case <-s.kick:
 		case <-timer:
+			s.sweep(pool)
 		}
 	}
 }
 
-// sweep releases every idle connection through AfterRelease, which closes
-// the due ones and notes the rest. at is the moment it sweeps for.
-func (s *sweeper) sweep(pool *pgxpool.Pool, at time.Time) {
+// sweep takes every idle connection, which closes the due ones (the
+// pool's PrepareConn), and releases the rest.
+func (s *sweeper) sweep(pool *pgxpool.Pool) {
 	s.mu.Lock()
-	if !s.next.After(at) {
-		s.next = time.Time{}
-	}
-	if !s.final.After(at) {
-		s.final = time.Time{}
-	}
+	s.now = false
 	s.sweeps++
 	s.mu.Unlock()
 	select {
