@@ -155,11 +155,12 @@ func TestPoolRetiresOldConnectionsGradually(t *testing.T) {
 
 	creds.swap(vB)
 	// The swap sweeps at once: nothing is due, the first at 0.1 window.
-	waitFor(t, "the sweeper to sleep until the first moment", func() bool { return clk.wake().Equal(t0.Add(window / 10)) })
-	waitFor(t, "the idle connections back", func() bool { return pool.Stat().IdleConns() == 3 })
+	waitFor(t, "the sweep after the swap", func() bool { return pool.Sweeps() >= 1 || len(closed) > 0 })
+	waitFor(t, "the idle connections back", func() bool { return pool.Stat().IdleConns() == 3 || len(closed) > 0 })
 	if n := len(closed); n != 0 {
 		t.Fatalf("at the swap: want no connection closed, got %d", n)
 	}
+	waitFor(t, "the sweeper to sleep until the first moment", func() bool { return clk.wake().Equal(t0.Add(window / 10)) })
 	var user string
 	if err := pool.QueryRow(ctx, `SELECT current_user::text`).Scan(&user); err != nil {
 		t.Fatal(err)
@@ -249,6 +250,10 @@ func TestPoolKeepsConnectionsOfTheNewVersion(t *testing.T) {
 	waitFor(t, "two idle connections", func() bool { return pool.Stat().IdleConns() == 2 })
 
 	creds.swap(v2)
+	waitFor(t, "the sweep after the swap", func() bool { return pool.Sweeps() >= 1 || len(closed) > 0 })
+	if len(closed) > 0 {
+		t.Fatalf("at the swap: want no connection closed (the window has just begun), got backend %d", <-closed)
+	}
 	clk.advance(t, t0.Add(window), t0.Add(window/2))
 	if pid := waitClosed(t, closed); pid != oldPID {
 		t.Errorf("want the connection of the old password (%d) closed, got %d", oldPID, pid)

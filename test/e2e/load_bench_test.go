@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -88,6 +89,9 @@ func BenchmarkConsumerLoad(b *testing.B) {
 				loginCount += s.Logins
 			}
 			peak, median := logins.rates(swapWindows)
+			if load.failed > 0 {
+				explainFailures(b)
+			}
 			slices.Sort(propagation)
 			p50, p99 := percentile(propagation, 0.50), percentile(propagation, 0.99)
 			b.ReportMetric(float64(load.failed), "failed-queries")
@@ -170,4 +174,30 @@ func (l *loginClock) rates(windows [][2]time.Time) (peak, median float64) {
 	}
 	slices.Sort(buckets)
 	return peak, float64(buckets[len(buckets)/2]) * perSecond
+}
+
+// explainFailures logs what the pools and the server said about refused or
+// failed connections: the pools' warnings and the server's FATAL lines
+// other than the refusals the single-user window causes, with counts.
+func explainFailures(tb testing.TB) {
+	tb.Helper()
+	for _, line := range strings.Split(string(consumerLogs.Bytes()), "\n") {
+		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
+			tb.Log("consumer log:", line)
+		}
+	}
+	raw, err := os.ReadFile(db.LogPath)
+	if err != nil {
+		tb.Log("server log:", err)
+		return
+	}
+	counts := map[string]int{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if i := strings.Index(line, "FATAL:"); i >= 0 {
+			counts[line[i:]]++
+		}
+	}
+	for msg, n := range counts {
+		tb.Logf("server log: %d × %s", n, msg)
+	}
 }
