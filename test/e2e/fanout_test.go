@@ -286,12 +286,13 @@ func ofType(evs []events.Event, t events.DetailType, version string) []events.Ev
 // connection lifetimes so that new logins happen all the time.
 func newPool(tb testing.TB, ctx context.Context, c *consumerUnderTest, conns int32) *pgadapter.Pool {
 	tb.Helper()
-	return newPoolWith(tb, ctx, c, conns, nil)
+	return newPoolWith(tb, ctx, c, conns, true, nil)
 }
 
-// newPoolWith is newPool whose pgxpool.Config has beforeConnect (nil for
-// none), such as a login counter.
-func newPoolWith(tb testing.TB, ctx context.Context, c *consumerUnderTest, conns int32, beforeConnect func(context.Context, *pgx.ConnConfig) error) *pgadapter.Pool {
+// newPoolWith is newPool whose connections live 40 ms (churn) or for the
+// whole test, whose pgxpool.Config has beforeConnect (nil for none), such
+// as a login counter, with the adapter's options opts.
+func newPoolWith(tb testing.TB, ctx context.Context, c *consumerUnderTest, conns int32, churn bool, beforeConnect func(context.Context, *pgx.ConnConfig) error, opts ...pgadapter.Option) *pgadapter.Pool {
 	tb.Helper()
 	cfg, err := pgxpool.ParseConfig("")
 	if err != nil {
@@ -301,11 +302,13 @@ func newPoolWith(tb testing.TB, ctx context.Context, c *consumerUnderTest, conns
 	cfg.MaxConns = conns
 	// Shorter than the time between rotations, so that logins also fall
 	// in the single-user window between setSecret and finishSecret.
-	cfg.MaxConnLifetime = 40 * time.Millisecond
-	cfg.MaxConnLifetimeJitter = 40 * time.Millisecond
-	cfg.HealthCheckPeriod = 20 * time.Millisecond
+	if churn {
+		cfg.MaxConnLifetime = 40 * time.Millisecond
+		cfg.MaxConnLifetimeJitter = 40 * time.Millisecond
+		cfg.HealthCheckPeriod = 20 * time.Millisecond
+	}
 	cfg.BeforeConnect = beforeConnect
-	pool, err := pgadapter.NewPool(ctx, c.cache, cfg, pgadapter.WithLogger(consumerLogger))
+	pool, err := pgadapter.NewPool(ctx, c.cache, cfg, append([]pgadapter.Option{pgadapter.WithLogger(consumerLogger)}, opts...)...)
 	if err != nil {
 		tb.Fatal(err)
 	}
