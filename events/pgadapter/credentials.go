@@ -43,8 +43,8 @@ const (
 // ErrLoginRefused matches (errors.Is) every [*AuthError].
 var ErrLoginRefused = errors.New("pgadapter: login refused")
 
-// AuthError reports a login the server refused, after the refresh and the
-// one retry the adapter made (or could not make).
+// AuthError reports a login the server refused, after the refreshes and
+// the retries the adapter made (or could not make).
 type AuthError struct {
 	// VersionID is the version of the last refused login.
 	VersionID string

@@ -1,8 +1,8 @@
 // Package pgadapter connects PostgreSQL pools to the consumer SDK's cache
 // ([github.com/rotorhq/rotor/events/consumer]): connections log in with the
 // credential the cache holds now, a rotation drains the old connections
-// without cutting a query, and a refused login refreshes the cache and is
-// retried once.
+// gradually without cutting a query, and a refused login refreshes the
+// cache and is retried.
 //
 // It builds on pgx v5's own hooks rather than on a reconnect loop (STYLE.md,
 // habit 10):
@@ -54,11 +54,14 @@
 // login (SQLSTATE 28P01 invalid_password or 28000
 // invalid_authorization_specification, reported by pgconn as a
 // [*pgconn.ConnectError] wrapping a [*pgconn.PgError]), the adapter calls
-// [Credentials.AuthFailed] with the version that failed and retries once
-// with the version it returns. A second refusal, or no newer version,
-// surfaces as an [*AuthError] (errors.Is [ErrLoginRefused]). There is no
-// further retry: the cache single-flights and rate-limits AuthFailed, and
-// the adapter makes at most one retry per failed connect.
+// [Credentials.AuthFailed] with the version that failed and retries with
+// the version it returns. A refused retry is reported the same way and
+// retried once more, with a version the call has not tried: the retry with
+// AWSPENDING can lose a race with the next rotation's setSecret (seen in
+// the load benchmark, whose rotations follow each other at once). No newer
+// version, or a third refusal, surfaces as an [*AuthError] (errors.Is
+// [ErrLoginRefused]). The cache single-flights and rate-limits AuthFailed,
+// and the adapter makes at most two retries per call.
 //
 // No driver hook runs after a failed connect and can connect again (pgconn
 // stops at an invalid password, and pgxpool returns a constructor's error

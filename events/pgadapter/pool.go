@@ -13,7 +13,7 @@ import (
 
 // Pool is a [*pgxpool.Pool] whose connections log in with the current
 // version of a secret. The methods below shadow the embedded pool's to
-// retry once after a refused login (see the package doc); every other
+// retry after a refused login (see the package doc); every other
 // method is pgxpool's own.
 type Pool struct {
 	*pgxpool.Pool
@@ -128,7 +128,7 @@ func (p *Pool) Close() {
 // Stats returns the adapter's counters; [pgxpool.Pool.Stat] has the pool's.
 func (p *Pool) Stats() Stats { return p.core.stats.snapshot() }
 
-// Acquire is [pgxpool.Pool.Acquire], retried once after a refused login.
+// Acquire is [pgxpool.Pool.Acquire], retried after a refused login.
 func (p *Pool) Acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	var c *pgxpool.Conn
 	err := p.core.do(ctx, func(ctx context.Context) error {
@@ -150,7 +150,7 @@ func (p *Pool) AcquireFunc(ctx context.Context, f func(*pgxpool.Conn) error) err
 	return f(c)
 }
 
-// Exec is [pgxpool.Pool.Exec], retried once after a refused login.
+// Exec is [pgxpool.Pool.Exec], retried after a refused login.
 func (p *Pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	var tag pgconn.CommandTag
 	err := p.core.do(ctx, func(ctx context.Context) error {
@@ -161,7 +161,7 @@ func (p *Pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 	return tag, err
 }
 
-// Query is [pgxpool.Pool.Query], retried once after a refused login.
+// Query is [pgxpool.Pool.Query], retried after a refused login.
 func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	var rows pgx.Rows
 	err := p.core.do(ctx, func(ctx context.Context) error {
@@ -178,7 +178,7 @@ func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 	return rows, nil
 }
 
-// QueryRow is [pgxpool.Pool.QueryRow], retried once after a refused
+// QueryRow is [pgxpool.Pool.QueryRow], retried after a refused
 // login. The query is sent when Scan is called.
 func (p *Pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return rowFunc(func(dest ...any) error {
@@ -201,12 +201,12 @@ func (p *Pool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	return p.Pool.SendBatch(ctx, b)
 }
 
-// Begin is [pgxpool.Pool.Begin], retried once after a refused login.
+// Begin is [pgxpool.Pool.Begin], retried after a refused login.
 func (p *Pool) Begin(ctx context.Context) (pgx.Tx, error) {
 	return p.BeginTx(ctx, pgx.TxOptions{})
 }
 
-// BeginTx is [pgxpool.Pool.BeginTx], retried once after a refused login.
+// BeginTx is [pgxpool.Pool.BeginTx], retried after a refused login.
 func (p *Pool) BeginTx(ctx context.Context, txOptions pgx.TxOptions) (pgx.Tx, error) {
 	var tx pgx.Tx
 	err := p.core.do(ctx, func(ctx context.Context) error {
@@ -217,7 +217,7 @@ func (p *Pool) BeginTx(ctx context.Context, txOptions pgx.TxOptions) (pgx.Tx, er
 	return tx, err
 }
 
-// CopyFrom is [pgxpool.Pool.CopyFrom], retried once after a refused login.
+// CopyFrom is [pgxpool.Pool.CopyFrom], retried after a refused login.
 func (p *Pool) CopyFrom(ctx context.Context, tableName pgx.Identifier, columnNames []string, rowSrc pgx.CopyFromSource) (int64, error) {
 	var n int64
 	err := p.core.do(ctx, func(ctx context.Context) error {
@@ -228,7 +228,7 @@ func (p *Pool) CopyFrom(ctx context.Context, tableName pgx.Identifier, columnNam
 	return n, err
 }
 
-// Ping is [pgxpool.Pool.Ping], retried once after a refused login.
+// Ping is [pgxpool.Pool.Ping], retried after a refused login.
 func (p *Pool) Ping(ctx context.Context) error {
 	return p.core.do(ctx, p.Pool.Ping)
 }

@@ -107,7 +107,7 @@ const minIdleTime = time.Second
 
 // Connect opens a connection with the current credential; when the server
 // refuses the login, it asks the credentials for another version and tries
-// once more with it.
+// again with it (see the package doc).
 func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	var conn driver.Conn
 	err := c.core.do(ctx, func(ctx context.Context) error {

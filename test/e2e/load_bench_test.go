@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -87,10 +88,14 @@ func BenchmarkConsumerLoad(b *testing.B) {
 			started := time.Now()
 			var propagation []time.Duration
 			var swapWindows [][2]time.Time
+			var rotationStarts []time.Time
+			var rotationVersions []string
 			rotations := 0
 			for b.Loop() {
 				for range tc.rotations {
+					rotationStarts = append(rotationStarts, time.Now())
 					version := f.rotate(b)
+					rotationVersions = append(rotationVersions, version)
 					waitSwapped(b, version, consumers...)
 					rotations++
 					finished := completedAt(b, f, version)
@@ -115,16 +120,20 @@ func BenchmarkConsumerLoad(b *testing.B) {
 			b.StopTimer()
 			cancel()
 			load.wg.Wait()
-			var retries, refused, loginCount int64
+			var retries, refused, retriesRefused, loginCount int64
 			for _, p := range pools {
 				s := p.Stats()
 				retries += s.Retries
 				refused += s.AuthFailures
+				retriesRefused += s.RetryFailures
 				loginCount += s.Logins
 			}
 			peak, median := logins.rates(swapWindows)
 			if load.failed > 0 {
 				explainFailures(b)
+			}
+			if retriesRefused > 0 {
+				explainSecondRetries(b, rotationVersions, rotationStarts)
 			}
 			slices.Sort(propagation)
 			p50, p99 := percentile(propagation, 0.50), percentile(propagation, 0.99)
@@ -133,11 +142,12 @@ func BenchmarkConsumerLoad(b *testing.B) {
 			b.ReportMetric(float64(p50.Microseconds())/1000, "p50-swap-ms")
 			b.ReportMetric(float64(p99.Microseconds())/1000, "p99-swap-ms")
 			b.ReportMetric(float64(retries), "auth-retries")
+			b.ReportMetric(float64(retriesRefused), "retries-refused")
 			b.ReportMetric(float64(loginCount), "logins")
 			b.ReportMetric(peak, "peak-swap-logins/s")
 			b.ReportMetric(median, "median-logins/s")
-			b.Logf("%s, %s: %d consumers, %d rotations: %d queries, %d failed %v; finishSecret -> swap p50 %v, p99 %v, max %v; %d logins, %d refused, %d retried; logins/s: peak around a swap %.0f, median %.0f",
-				tc.name, strategy, loadConsumers, rotations, load.ok, load.failed, load.failureSamples, p50, p99, propagation[len(propagation)-1], loginCount, refused, retries, peak, median)
+			b.Logf("%s, %s: %d consumers, %d rotations: %d queries, %d failed %v; finishSecret -> swap p50 %v, p99 %v, max %v; %d logins, %d refused, %d retried (%d retries refused); logins/s: peak around a swap %.0f, median %.0f",
+				tc.name, strategy, loadConsumers, rotations, load.ok, load.failed, load.failureSamples, p50, p99, propagation[len(propagation)-1], loginCount, refused, retries, retriesRefused, peak, median)
 		})
 	}
 }
@@ -233,5 +243,30 @@ func explainFailures(tb testing.TB) {
 	}
 	for msg, n := range counts {
 		tb.Logf("server log: %d × %s", n, msg)
+	}
+}
+
+// explainSecondRetries logs, for each retry made after a refused retry,
+// the version the refused retry used, the rotation that made it, and when
+// the next rotation started.
+func explainSecondRetries(tb testing.TB, versions []string, starts []time.Time) {
+	tb.Helper()
+	for _, line := range strings.Split(string(consumerLogs.Bytes()), "\n") {
+		var l struct {
+			Time          time.Time `json:"time"`
+			Msg           string    `json:"msg"`
+			FailedVersion string    `json:"failedVersion"`
+			Retry         int       `json:"retry"`
+		}
+		if json.Unmarshal([]byte(line), &l) != nil || l.Retry != 2 {
+			continue
+		}
+		i := slices.Index(versions, l.FailedVersion)
+		next := "none"
+		if i >= 0 && i+1 < len(starts) {
+			next = starts[i+1].Format(time.RFC3339Nano)
+		}
+		tb.Logf("second retry at %s: the retry with the version of rotation %d was refused; rotation %d started at %s",
+			l.Time.Format(time.RFC3339Nano), i, i+1, next)
 	}
 }
