@@ -49,7 +49,9 @@ const (
 // The third case, "long-lived", keeps connections for the whole run (as
 // services do) so that the logins around a swap are those the swap
 // causes: 20 pools of 2 connections, 10 rotations, a retire window of
-// loadRetireWindow.
+// loadRetireWindow. Each rotation waits for the previous user's sessions
+// to end: the next setSecret changes that user's password and refuses
+// while it has sessions.
 func BenchmarkConsumerLoad(b *testing.B) {
 	cases := []struct {
 		name, strategy string
@@ -97,6 +99,13 @@ func BenchmarkConsumerLoad(b *testing.B) {
 					version := f.rotate(b)
 					rotationVersions = append(rotationVersions, version)
 					waitSwapped(b, version, consumers...)
+					if !tc.churn {
+						// The next rotation's setSecret changes the previous
+						// user's password, and refuses while that user has
+						// sessions (the grace policy): let the old
+						// connections retire first.
+						waitNoSessions(b, consumers[0])
+					}
 					rotations++
 					finished := completedAt(b, f, version)
 					var first, last time.Time
@@ -268,5 +277,42 @@ func explainSecondRetries(tb testing.TB, versions []string, starts []time.Time) 
 		}
 		tb.Logf("second retry at %s: the retry with the version of rotation %d was refused; rotation %d started at %s",
 			l.Time.Format(time.RFC3339Nano), i, i+1, next)
+	}
+}
+
+// waitNoSessions waits until the previous user of c's cache has no session
+// left (a state, not a time), or fails after a generous deadline.
+func waitNoSessions(tb testing.TB, c *consumerUnderTest) {
+	tb.Helper()
+	prev, ok := c.cache.Previous()
+	if !ok {
+		return
+	}
+	var s struct {
+		Username string `json:"username"`
+	}
+	if err := json.Unmarshal(prev.Value, &s); err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin, err := db.Admin(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	for {
+		var n int
+		if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE usename = $1`, s.Username).Scan(&n); err != nil {
+			tb.Fatalf("sessions of %s: %v", s.Username, err)
+		}
+		if n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			tb.Fatalf("%s still has %d sessions", s.Username, n)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
