@@ -286,7 +286,12 @@ func ofType(evs []events.Event, t events.DetailType, version string) []events.Ev
 // connection lifetimes so that new logins happen all the time.
 func newPool(tb testing.TB, ctx context.Context, c *consumerUnderTest, conns int32) *pgadapter.Pool {
 	tb.Helper()
-	return newPoolWith(tb, ctx, c, conns, true, nil)
+	// A zero retire window: the gate locks the previous user once every
+	// consumer acknowledged and its sessions are gone, so the pools close
+	// their old connections as soon as they are idle, as a service that
+	// wants the revocation right away would. (With a window, the gate sees
+	// the old connections retiring and waits for its next evaluation.)
+	return newPoolWith(tb, ctx, c, conns, true, nil, pgadapter.WithRetireWindow(0))
 }
 
 // newPoolWith is newPool whose connections live 40 ms (churn) or for the
