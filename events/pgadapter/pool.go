@@ -32,8 +32,7 @@ type Pool struct {
 // deprecated BeforeAcquire, is asked), and a goroutine of the pool, until
 // [Pool.Close], closes idle ones at their moments (taking them with
 // AcquireAllIdle, as pgxpool's health check does). cfg.AfterConnect and
-// cfg.BeforeClose still run.
-// creds should outlive the pool.
+// cfg.BeforeClose still run. creds should outlive the pool.
 //
 // NewPool parses creds.Current() first and returns a [*SecretError] naming
 // the field if it is not a database secret; then nothing is made or

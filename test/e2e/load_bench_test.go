@@ -142,7 +142,7 @@ func BenchmarkConsumerLoad(b *testing.B) {
 				explainFailures(b)
 			}
 			if retriesRefused > 0 {
-				explainSecondRetries(b, rotationVersions, rotationStarts)
+				explainSecondRetries(b, started, rotationVersions, rotationStarts)
 			}
 			slices.Sort(propagation)
 			p50, p99 := percentile(propagation, 0.50), percentile(propagation, 0.99)
@@ -255,10 +255,10 @@ func explainFailures(tb testing.TB) {
 	}
 }
 
-// explainSecondRetries logs, for each retry made after a refused retry,
-// the version the refused retry used, the rotation that made it, and when
-// the next rotation started.
-func explainSecondRetries(tb testing.TB, versions []string, starts []time.Time) {
+// explainSecondRetries logs, for each retry made since started after a
+// refused retry, the version the refused retry used, the rotation that
+// made it, and when the next rotation started.
+func explainSecondRetries(tb testing.TB, started time.Time, versions []string, starts []time.Time) {
 	tb.Helper()
 	for _, line := range strings.Split(string(consumerLogs.Bytes()), "\n") {
 		var l struct {
@@ -267,7 +267,7 @@ func explainSecondRetries(tb testing.TB, versions []string, starts []time.Time) 
 			FailedVersion string    `json:"failedVersion"`
 			Retry         int       `json:"retry"`
 		}
-		if json.Unmarshal([]byte(line), &l) != nil || l.Retry != 2 {
+		if json.Unmarshal([]byte(line), &l) != nil || l.Retry != 2 || l.Time.Before(started) {
 			continue
 		}
 		i := slices.Index(versions, l.FailedVersion)
