@@ -10,8 +10,22 @@ import (
 )
 
 // busyRecheck is how long after its moment a connection that was in use
-// then is looked at again, if no acquire has closed it meanwhile.
-const busyRecheck = time.Second
+// then is looked at again, if no acquire has closed it meanwhile; it
+// doubles with each sweep that finds it still open, up to maxRecheck (a
+// connection taken out of the pool with Hijack stays on the list).
+const (
+	busyRecheck = time.Second
+	maxRecheck  = time.Minute
+)
+
+// tracked is an open connection of the pool.
+type tracked struct {
+	stamp stamp
+	// recheck is the wait before the next look at a due connection;
+	// seenDue says a sweep found it due already.
+	recheck time.Duration
+	seenDue bool
+}
 
 // sweeper closes a [Pool]'s idle connections of an old credential when
 // their moments in the retire window come (see [retirement]). It knows
@@ -30,7 +44,7 @@ type sweeper struct {
 	once sync.Once
 
 	mu   sync.Mutex
-	live map[*pgconn.PgConn]stamp
+	live map[*pgconn.PgConn]*tracked
 	// now asks for a sweep at once (after a swap).
 	now bool
 	// sweeps counts sweeps made, for tests.
@@ -38,7 +52,7 @@ type sweeper struct {
 }
 
 func newSweeper(c *core) *sweeper {
-	return &sweeper{core: c, kick: make(chan struct{}, 1), done: make(chan struct{}), live: map[*pgconn.PgConn]stamp{}}
+	return &sweeper{core: c, kick: make(chan struct{}, 1), done: make(chan struct{}), live: map[*pgconn.PgConn]*tracked{}}
 }
 
 // add records an open connection of the pool.
@@ -48,7 +62,7 @@ func (s *sweeper) add(pc *pgconn.PgConn) {
 		return
 	}
 	s.mu.Lock()
-	s.live[pc] = st
+	s.live[pc] = &tracked{stamp: st, recheck: busyRecheck}
 	s.mu.Unlock()
 }
 
@@ -91,15 +105,11 @@ func (s *sweeper) next(now time.Time) time.Time {
 		return now
 	}
 	var next time.Time
-	for pc, st := range s.live {
-		if pc.IsClosed() { // closed without BeforeClose (a failed AfterConnect)
-			delete(s.live, pc)
-			continue
-		}
-		due, at := s.core.retire.due(st, gen, cur)
+	for _, t := range s.live {
+		due, at := s.core.retire.due(t.stamp, gen, cur)
 		switch {
 		case due:
-			at = now.Add(busyRecheck)
+			at = now.Add(t.recheck)
 		case at.IsZero():
 			continue // not old
 		}
@@ -138,9 +148,19 @@ func (s *sweeper) run(pool *pgxpool.Pool) {
 // sweep takes every idle connection, which closes the due ones (the
 // pool's PrepareConn), and releases the rest.
 func (s *sweeper) sweep(pool *pgxpool.Pool) {
+	gen := s.core.generation.Load()
+	cur := s.core.creds.Current().ID
 	s.mu.Lock()
 	s.now = false
 	s.sweeps++
+	for _, t := range s.live {
+		if due, _ := s.core.retire.due(t.stamp, gen, cur); due {
+			if t.seenDue {
+				t.recheck = min(2*t.recheck, maxRecheck)
+			}
+			t.seenDue = true
+		}
+	}
 	s.mu.Unlock()
 	select {
 	case <-s.done:
