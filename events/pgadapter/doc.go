@@ -43,7 +43,7 @@
 // its version is not the one Current hands out: one made with AWSPENDING
 // in the single-user window keeps serving once that version is current.
 // The window must be shorter than the gate's grace period (longer than
-// the longest consumer cache lifetime, 300 s); the default is 30 s.
+// the longest consumer cache lifetime, 330 s); the default is 30 s.
 //
 // # Authentication failures
 //

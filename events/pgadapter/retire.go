@@ -9,9 +9,10 @@ import (
 // DefaultRetireWindow is the retire window of [WithRetireWindow] when none
 // is given: old-credential connections are closed at moments spread over
 // 30 s after a swap. It is well under the deactivation gate's grace period
-// (longer than 300 s, the longest consumer cache lifetime), so the gate
-// does not wait for an idle connection of a pool that would otherwise keep
-// the old credential forever.
+// (at least 330 s, the longest consumer cache lifetime): no connection of
+// the pool holds the old credential, nor keeps a session the gate waits
+// for, when the grace period ends; without a limit an idle one would, for
+// ever.
 const DefaultRetireWindow = 30 * time.Second
 
 // maxRetiredVersions bounds the versions whose swap time is remembered;
