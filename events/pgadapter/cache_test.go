@@ -38,7 +38,8 @@ func TestRealCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool, err := pgadapter.NewPool(ctx, cache, poolConfig(t), pgadapter.WithLogger(log))
+	// A zero retire window: the query after the swap must log in as B.
+	pool, err := pgadapter.NewPool(ctx, cache, poolConfig(t), pgadapter.WithLogger(log), pgadapter.WithRetireWindow(0))
 	if err != nil {
 		t.Fatal(err)
 	}

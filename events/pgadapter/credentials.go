@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -42,29 +43,33 @@ const (
 // ErrLoginRefused matches (errors.Is) every [*AuthError].
 var ErrLoginRefused = errors.New("pgadapter: login refused")
 
-// AuthError reports a login the server refused, after the refresh and the
-// one retry the adapter made (or could not make).
+// AuthError reports a login the server refused, after the refreshes and
+// the retries the adapter made (or could not make).
 type AuthError struct {
 	// VersionID is the version of the last refused login.
 	VersionID string
-	// Retried says the refused login was the retry, made after
+	// Retried says the refused login was a retry, made after
 	// [Credentials.AuthFailed] returned VersionID.
 	Retried bool
-	// Refresh is why there was no retry: the error of AuthFailed (such as
-	// [consumer.ErrNoNewerCredential]), or [ErrNoNewerVersion]. Nil when
-	// Retried.
+	// Refresh is why there was no (further) retry: the error of AuthFailed
+	// (such as [consumer.ErrNoNewerCredential]), [ErrNoNewerVersion] or
+	// [ErrTooManyRetries].
 	Refresh error
 	// Err is the driver's error, a [*pgconn.ConnectError].
 	Err error
 }
 
 // ErrNoNewerVersion: [Credentials.AuthFailed] returned the version that
-// had just failed.
-var ErrNoNewerVersion = errors.New("pgadapter: the credentials returned the version that failed")
+// had just failed, or one this call had tried already.
+var ErrNoNewerVersion = errors.New("pgadapter: the credentials returned a version that failed")
+
+// ErrTooManyRetries: a call's retries were all refused, although the
+// credentials kept offering newer versions.
+var ErrTooManyRetries = errors.New("pgadapter: every retry was refused")
 
 func (e *AuthError) Error() string {
 	if e.Retried {
-		return fmt.Sprintf("pgadapter: login refused with version %s, the retry after a refresh: %v", e.VersionID, e.Err)
+		return fmt.Sprintf("pgadapter: login refused with version %s, the retry after a refresh (%v): %v", e.VersionID, e.Refresh, e.Err)
 	}
 	return fmt.Sprintf("pgadapter: login refused with version %s, no retry (%v): %v", e.VersionID, e.Refresh, e.Err)
 }
@@ -128,6 +133,8 @@ type login struct {
 type stamp struct {
 	versionID  string
 	generation uint64
+	// jitter is the connection's place in the retire window, in [0, 1).
+	jitter float64
 }
 
 // customDataKey is the key of the stamp in [pgconn.PgConn.CustomData].
@@ -167,11 +174,25 @@ type core struct {
 	last atomic.Pointer[login]
 	// generation counts swaps.
 	generation atomic.Uint64
+	retire     retirement
 	stats      counters
 }
 
 func newCore(creds Credentials, o options) *core {
-	return &core{creds: creds, log: o.logger}
+	return &core{creds: creds, log: o.logger, retire: retirement{window: o.retireWindow, clock: o.clock}}
+}
+
+// due reports whether the connection pc is to be retired now (see
+// [retirement]), or else, if it is of an old credential, when it will be.
+func (c *core) due(s stamp, ok bool) (now bool, at time.Time) {
+	if !ok {
+		return true, time.Time{} // not made by the adapter: its credential is unknown
+	}
+	// The generation before Current, as in beforeConnect: a swap in between
+	// makes the connection look current for this one check, not stale for
+	// good.
+	gen := c.generation.Load()
+	return c.retire.due(s, gen, c.creds.Current().ID)
 }
 
 // parse returns v's login, parsing it only when v is not the last version
@@ -210,7 +231,7 @@ func (c *core) beforeConnect(ctx context.Context, cfg *pgx.ConnConfig) error {
 		a.used.Store(&l.versionID)
 	}
 	c.stats.logins.Add(1)
-	st := stamp{versionID: l.versionID, generation: gen}
+	st := stamp{versionID: l.versionID, generation: gen, jitter: c.retire.clock.jitter()}
 	next := cfg.AfterConnect
 	cfg.AfterConnect = func(ctx context.Context, pc *pgconn.PgConn) error {
 		pc.CustomData()[customDataKey] = st
@@ -222,54 +243,77 @@ func (c *core) beforeConnect(ctx context.Context, cfg *pgx.ConnConfig) error {
 	return nil
 }
 
+// maxRetries bounds the retries of one call after refused logins.
+const maxRetries = 2
+
 // do runs f, which makes at most one connection through beforeConnect, and
 // when the server refuses the login, asks the credentials for another
-// version and runs f once more with it. f must be safe to run twice when
-// its first run fails with a connect error (nothing was sent then).
+// version and runs f again with it. f must be safe to run again when its
+// last run failed with a connect error (nothing was sent then).
+//
+// A refused retry is reported too, and retried once more if the
+// credentials now offer a version this call has not tried: in the
+// single-user window the retry logs in with AWSPENDING, and if the next
+// rotation's setSecret changes the password before that login completes
+// (a login on a busy host takes long; rotations in the load benchmark
+// follow each other at once), the retry is refused while the credentials
+// already know the version after it. Every retry uses a version not tried
+// before, and the cache rate-limits refreshes per version, so a wrong
+// password still ends in an [*AuthError] after one refresh.
 func (c *core) do(ctx context.Context, f func(context.Context) error) error {
-	first := &attempt{}
-	err := f(context.WithValue(ctx, attemptKey{}, first))
-	if err == nil || !IsAuthFailure(err) {
-		return err
-	}
-	c.stats.authFailures.Add(1)
-	failed := first.used.Load()
-	if failed == nil {
-		// The refused connection was not made by this call's BeforeConnect
-		// (cannot happen with pgxpool or stdlib): nothing to report.
-		return err
-	}
-	v, rerr := c.creds.AuthFailed(ctx, *failed)
-	// Read after AuthFailed, whose refresh may swap: a swap after this
-	// point makes BeforeConnect prefer Current.
-	gen := c.generation.Load()
-	if rerr == nil && v.ID == *failed {
-		rerr = ErrNoNewerVersion
-	}
-	if rerr != nil {
-		c.log.WarnContext(ctx, "pgadapter: login refused, no newer credential", "version", *failed, "reason", rerr.Error(), "error", err.Error())
-		return &AuthError{VersionID: *failed, Refresh: rerr, Err: err}
-	}
-	c.stats.retries.Add(1)
-	c.log.InfoContext(ctx, "pgadapter: login refused, retrying with a refreshed credential", "failedVersion", *failed, "version", v.ID)
-	second := &attempt{use: &v, generation: gen}
-	err = f(context.WithValue(ctx, attemptKey{}, second))
-	if err != nil && IsAuthFailure(err) {
-		c.stats.authFailures.Add(1)
-		c.stats.retryFailures.Add(1)
-		id := v.ID
-		if used := second.used.Load(); used != nil {
-			id = *used
+	a := &attempt{}
+	err := f(context.WithValue(ctx, attemptKey{}, a))
+	tried := map[string]bool{}
+	for retries := 0; ; retries++ {
+		if err == nil || !IsAuthFailure(err) {
+			return err
 		}
-		c.log.WarnContext(ctx, "pgadapter: login refused again after a refresh", "version", id, "error", err.Error())
-		return &AuthError{VersionID: id, Retried: true, Err: err}
+		c.stats.authFailures.Add(1)
+		if retries > 0 {
+			c.stats.retryFailures.Add(1)
+		}
+		failed := a.used.Load()
+		if failed == nil {
+			// The refused connection was not made by this call's
+			// BeforeConnect (cannot happen with pgxpool or stdlib): nothing
+			// to report.
+			return err
+		}
+		tried[*failed] = true
+		v, rerr := c.creds.AuthFailed(ctx, *failed)
+		// Read after AuthFailed, whose refresh may swap: a swap after this
+		// point makes BeforeConnect prefer Current.
+		gen := c.generation.Load()
+		switch {
+		case rerr != nil:
+		case v.ID == *failed:
+			rerr = ErrNoNewerVersion
+		case tried[v.ID]:
+			rerr = ErrNoNewerVersion
+		case retries == maxRetries:
+			rerr = ErrTooManyRetries
+		}
+		if rerr != nil {
+			if retries > 0 {
+				c.log.WarnContext(ctx, "pgadapter: login refused again after a refresh", "version", *failed, "retries", retries, "reason", rerr.Error(), "error", err.Error())
+			} else {
+				c.log.WarnContext(ctx, "pgadapter: login refused, no newer credential", "version", *failed, "reason", rerr.Error(), "error", err.Error())
+			}
+			return &AuthError{VersionID: *failed, Retried: retries > 0, Refresh: rerr, Err: err}
+		}
+		c.stats.retries.Add(1)
+		c.log.InfoContext(ctx, "pgadapter: login refused, retrying with a refreshed credential", "failedVersion", *failed, "version", v.ID, "retry", retries+1)
+		a = &attempt{use: &v, generation: gen}
+		err = f(context.WithValue(ctx, attemptKey{}, a))
 	}
-	return err
 }
 
-// swapped is the OnSwap hook's common part.
+// swapped is the OnSwap hook's common part. The swap's time is recorded
+// before the generation moves, so that a connection seen as old always
+// finds it.
 func (c *core) swapped(old, new consumer.Version) {
+	c.retire.swapped(c.generation.Load()+1, old.ID)
 	c.generation.Add(1)
 	c.stats.swaps.Add(1)
-	c.log.Info("pgadapter: credential swapped, draining old connections", "oldVersion", old.ID, "version", new.ID)
+	c.log.Info("pgadapter: credential swapped, retiring old connections", "oldVersion", old.ID, "version", new.ID, "window", c.retire.window.String())
 }

@@ -1,8 +1,8 @@
 // Package pgadapter connects PostgreSQL pools to the consumer SDK's cache
 // ([github.com/rotorhq/rotor/events/consumer]): connections log in with the
 // credential the cache holds now, a rotation drains the old connections
-// without cutting a query, and a refused login refreshes the cache and is
-// retried once.
+// gradually without cutting a query, and a refused login refreshes the
+// cache and is retried.
 //
 // It builds on pgx v5's own hooks rather than on a reconnect loop (STYLE.md,
 // habit 10):
@@ -10,24 +10,40 @@
 //   - [NewPool] wraps a [pgxpool.Pool]. The pool's BeforeConnect hook, which
 //     pgxpool calls with a copy of the connection config for every new
 //     connection, sets User and Password from [Credentials.Current] (and
-//     then calls the caller's own BeforeConnect, if any). On a swap
-//     ([Credentials.OnSwap]) the adapter calls [pgxpool.Pool.Reset]: idle
-//     connections close at once and acquired ones are destroyed when they
-//     are released, so a query in flight completes on its old connection.
-//     (pgxpool's pool stamps each connection with the pool's reset count
-//     before its BeforeConnect runs and destroys, on release, any
-//     connection whose stamp is older; the cache moves Current before it
-//     calls the hooks, so no connection made with the old credential
-//     survives its release.)
+//     then calls the caller's own BeforeConnect, if any). Each connection
+//     carries (in [pgconn.PgConn.CustomData]) the version it logged in
+//     with, the swap generation, and its own place in the retire window.
 //   - [NewConnector] and [OpenDB] do the same for database/sql through
 //     pgx's stdlib connector ([stdlib.GetConnector] with
-//     [stdlib.OptionBeforeConnect]). database/sql has no Reset, so each
-//     connection carries the swap generation it was made in (in
-//     [pgconn.PgConn.CustomData]), and [stdlib.OptionResetSession], which
-//     database/sql runs before it reuses a connection, answers
-//     [driver.ErrBadConn] for a connection of an older generation:
-//     database/sql closes it and takes or opens another. A connection in
-//     use is never touched, so a query in flight completes.
+//     [stdlib.OptionBeforeConnect]).
+//
+// # Swaps: old connections retire gradually
+//
+// After a swap ([Credentials.OnSwap]) the connections of the old
+// credential are closed one by one over a window ([WithRetireWindow],
+// default [DefaultRetireWindow]), each at the moment it drew when it logged
+// in, never all at once: every instance of every consumer swaps on the
+// same event, and [pgxpool.Pool.Reset], which this adapter used to call,
+// made the whole fleet log in again (TLS and SCRAM, CPU on the server) at
+// the same moment. A query in flight is never cut.
+//
+//   - A [Pool] checks a connection when it is released (AfterRelease) and
+//     when it is taken (PrepareConn): one whose moment came is closed, so
+//     none is handed out after it. A goroutine of the pool closes idle
+//     ones at their moments, so that an idle connection does not hold the
+//     old credential (and a session the deactivation gate waits for)
+//     beyond the window.
+//   - database/sql checks a connection before it reuses it
+//     ([stdlib.OptionResetSession]; the adapter answers [driver.ErrBadConn]
+//     for one whose moment came, and database/sql opens another). It has
+//     no hook on an idle connection, so [OpenDB] limits idle time to the
+//     window ([sql.DB.SetConnMaxIdleTime]).
+//
+// A connection counts as old when a swap happened since it logged in and
+// its version is not the one Current hands out: one made with AWSPENDING
+// in the single-user window keeps serving once that version is current.
+// The window must be shorter than the gate's grace period (longer than
+// the longest consumer cache lifetime, 330 s); the default is 30 s.
 //
 // # Authentication failures
 //
@@ -38,11 +54,14 @@
 // login (SQLSTATE 28P01 invalid_password or 28000
 // invalid_authorization_specification, reported by pgconn as a
 // [*pgconn.ConnectError] wrapping a [*pgconn.PgError]), the adapter calls
-// [Credentials.AuthFailed] with the version that failed and retries once
-// with the version it returns. A second refusal, or no newer version,
-// surfaces as an [*AuthError] (errors.Is [ErrLoginRefused]). There is no
-// further retry: the cache single-flights and rate-limits AuthFailed, and
-// the adapter makes at most one retry per failed connect.
+// [Credentials.AuthFailed] with the version that failed and retries with
+// the version it returns. A refused retry is reported the same way and
+// retried once more, with a version the call has not tried: the retry with
+// AWSPENDING can lose a race with the next rotation's setSecret (seen in
+// the load benchmark, whose rotations follow each other at once). No newer
+// version, or a third refusal, surfaces as an [*AuthError] (errors.Is
+// [ErrLoginRefused]). The cache single-flights and rate-limits AuthFailed,
+// and the adapter makes at most two retries per call.
 //
 // No driver hook runs after a failed connect and can connect again (pgconn
 // stops at an invalid password, and pgxpool returns a constructor's error

@@ -13,20 +13,26 @@ import (
 
 // Pool is a [*pgxpool.Pool] whose connections log in with the current
 // version of a secret. The methods below shadow the embedded pool's to
-// retry once after a refused login (see the package doc); every other
+// retry after a refused login (see the package doc); every other
 // method is pgxpool's own.
 type Pool struct {
 	*pgxpool.Pool
-	core   *core
-	unhook func()
+	core    *core
+	unhook  func()
+	sweeper *sweeper
 }
 
 // NewPool makes a pool on cfg (made by [pgxpool.ParseConfig]; NewPool
 // works on a copy) whose BeforeConnect sets User and Password from
 // creds.Current() and then calls cfg.BeforeConnect, if set. Host, port,
-// database and TLS stay cfg's. It registers an OnSwap hook that resets the
-// pool: creds should outlive the pool (the hook of a closed pool does
-// nothing harmful).
+// database and TLS stay cfg's. It registers an OnSwap hook after which the
+// connections of the old credential close one by one over the retire
+// window ([WithRetireWindow]): one whose moment came is never handed out
+// (the adapter's PrepareConn closes it before cfg.PrepareConn, or the
+// deprecated BeforeAcquire, is asked), and a goroutine of the pool, until
+// [Pool.Close], closes idle ones at their moments (taking them with
+// AcquireAllIdle, as pgxpool's health check does). cfg.AfterConnect and
+// cfg.BeforeClose still run. creds should outlive the pool.
 //
 // NewPool parses creds.Current() first and returns a [*SecretError] naming
 // the field if it is not a database secret; then nothing is made or
@@ -41,6 +47,9 @@ func NewPool(ctx context.Context, creds Credentials, cfg *pgxpool.Config, opts .
 	o := buildOptions(opts)
 	if len(o.sqlOnly) > 0 {
 		return nil, &ArgumentError{Field: o.sqlOnly[0], Reason: "applies to database/sql only; set the hook on pgxpool.Config"}
+	}
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	c := newCore(creds, o)
 	if _, err := c.parse(creds.Current()); err != nil {
@@ -57,29 +66,68 @@ func NewPool(ctx context.Context, creds Credentials, cfg *pgxpool.Config, opts .
 		}
 		return nil
 	}
+	sw := newSweeper(c)
+	userAfterConnect := cfg.AfterConnect
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		if userAfterConnect != nil {
+			if err := userAfterConnect(ctx, conn); err != nil {
+				return err
+			}
+		}
+		sw.add(conn.PgConn())
+		return nil
+	}
+	userBeforeClose := cfg.BeforeClose
+	cfg.BeforeClose = func(conn *pgx.Conn) {
+		sw.remove(conn.PgConn())
+		if userBeforeClose != nil {
+			userBeforeClose(conn)
+		}
+	}
+	// A connection is checked when it is taken, so that none is handed out
+	// after its moment, whether or not a sweep has come by yet. (Not on
+	// release: pgxpool runs AfterRelease on a goroutine of its own and
+	// returns the connection to the pool only after it, so a loop of
+	// queries would find none idle and open more connections.)
+	userPrepare := cfg.PrepareConn
+	if userPrepare == nil && cfg.BeforeAcquire != nil {
+		before := cfg.BeforeAcquire // deprecated by pgx, still honoured
+		userPrepare = func(ctx context.Context, conn *pgx.Conn) (bool, error) { return before(ctx, conn), nil }
+	}
+	cfg.PrepareConn = func(ctx context.Context, conn *pgx.Conn) (bool, error) {
+		if now, _ := c.due(stampOf(conn.PgConn())); now {
+			c.stats.stale.Add(1)
+			return false, nil
+		}
+		if userPrepare != nil {
+			return userPrepare(ctx, conn)
+		}
+		return true, nil
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	unhook := creds.OnSwap(func(old, new consumer.Version) {
 		c.swapped(old, new)
-		// Idle connections close now; acquired ones when released.
-		pool.Reset()
+		sw.swapped()
 	})
-	return &Pool{Pool: pool, core: c, unhook: unhook}, nil
+	go sw.run(pool)
+	return &Pool{Pool: pool, core: c, unhook: unhook, sweeper: sw}, nil
 }
 
-// Close unregisters the swap hook, then closes the pool
-// ([pgxpool.Pool.Close]).
+// Close unregisters the swap hook, stops the pool's sweeper, then closes
+// the pool ([pgxpool.Pool.Close]).
 func (p *Pool) Close() {
 	p.unhook()
+	p.sweeper.stop()
 	p.Pool.Close()
 }
 
 // Stats returns the adapter's counters; [pgxpool.Pool.Stat] has the pool's.
 func (p *Pool) Stats() Stats { return p.core.stats.snapshot() }
 
-// Acquire is [pgxpool.Pool.Acquire], retried once after a refused login.
+// Acquire is [pgxpool.Pool.Acquire], retried after a refused login.
 func (p *Pool) Acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	var c *pgxpool.Conn
 	err := p.core.do(ctx, func(ctx context.Context) error {
@@ -101,7 +149,7 @@ func (p *Pool) AcquireFunc(ctx context.Context, f func(*pgxpool.Conn) error) err
 	return f(c)
 }
 
-// Exec is [pgxpool.Pool.Exec], retried once after a refused login.
+// Exec is [pgxpool.Pool.Exec], retried after a refused login.
 func (p *Pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	var tag pgconn.CommandTag
 	err := p.core.do(ctx, func(ctx context.Context) error {
@@ -112,7 +160,7 @@ func (p *Pool) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 	return tag, err
 }
 
-// Query is [pgxpool.Pool.Query], retried once after a refused login.
+// Query is [pgxpool.Pool.Query], retried after a refused login.
 func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	var rows pgx.Rows
 	err := p.core.do(ctx, func(ctx context.Context) error {
@@ -129,7 +177,7 @@ func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 	return rows, nil
 }
 
-// QueryRow is [pgxpool.Pool.QueryRow], retried once after a refused
+// QueryRow is [pgxpool.Pool.QueryRow], retried after a refused
 // login. The query is sent when Scan is called.
 func (p *Pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return rowFunc(func(dest ...any) error {
@@ -152,12 +200,12 @@ func (p *Pool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	return p.Pool.SendBatch(ctx, b)
 }
 
-// Begin is [pgxpool.Pool.Begin], retried once after a refused login.
+// Begin is [pgxpool.Pool.Begin], retried after a refused login.
 func (p *Pool) Begin(ctx context.Context) (pgx.Tx, error) {
 	return p.BeginTx(ctx, pgx.TxOptions{})
 }
 
-// BeginTx is [pgxpool.Pool.BeginTx], retried once after a refused login.
+// BeginTx is [pgxpool.Pool.BeginTx], retried after a refused login.
 func (p *Pool) BeginTx(ctx context.Context, txOptions pgx.TxOptions) (pgx.Tx, error) {
 	var tx pgx.Tx
 	err := p.core.do(ctx, func(ctx context.Context) error {
@@ -168,7 +216,7 @@ func (p *Pool) BeginTx(ctx context.Context, txOptions pgx.TxOptions) (pgx.Tx, er
 	return tx, err
 }
 
-// CopyFrom is [pgxpool.Pool.CopyFrom], retried once after a refused login.
+// CopyFrom is [pgxpool.Pool.CopyFrom], retried after a refused login.
 func (p *Pool) CopyFrom(ctx context.Context, tableName pgx.Identifier, columnNames []string, rowSrc pgx.CopyFromSource) (int64, error) {
 	var n int64
 	err := p.core.do(ctx, func(ctx context.Context) error {
@@ -179,7 +227,7 @@ func (p *Pool) CopyFrom(ctx context.Context, tableName pgx.Identifier, columnNam
 	return n, err
 }
 
-// Ping is [pgxpool.Pool.Ping], retried once after a refused login.
+// Ping is [pgxpool.Pool.Ping], retried after a refused login.
 func (p *Pool) Ping(ctx context.Context) error {
 	return p.core.do(ctx, p.Pool.Ping)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rotorhq/rotor/events/consumer"
 	"github.com/rotorhq/rotor/events/pgadapter"
@@ -101,7 +102,8 @@ func TestSwapToBadSecret(t *testing.T) {
 	for _, a := range adapters {
 		t.Run(a.name, func(t *testing.T) {
 			creds := newFakeCreds(version(t, user, pw))
-			query, stats := a.open(t, creds)
+			// A zero retire window: the query after the swap must log in.
+			query, stats := a.open(t, creds, pgadapter.WithRetireWindow(0))
 			if _, err := query(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -137,6 +139,14 @@ func TestArguments(t *testing.T) {
 		}, "WithStdlibOptions"},
 		{"connector without creds", func() error { _, err := pgadapter.NewConnector(nil, connConfig()); return err }, "creds"},
 		{"connector without config", func() error { _, err := pgadapter.NewConnector(creds, nil); return err }, "connConfig"},
+		{"pool with a negative retire window", func() error {
+			_, err := pgadapter.NewPool(ctx, creds, poolConfig(t), pgadapter.WithRetireWindow(-time.Second))
+			return err
+		}, "WithRetireWindow"},
+		{"connector with a negative retire window", func() error {
+			_, err := pgadapter.NewConnector(creds, connConfig(), pgadapter.WithRetireWindow(-time.Second))
+			return err
+		}, "WithRetireWindow"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"io"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -39,8 +40,11 @@ func (c *Connector) Close() error {
 // the connector keeps a copy): its User and Password are replaced by those
 // of creds.Current() for every connection, and its host, port, database
 // and TLS are used as given. It registers an OnSwap hook after which
-// database/sql discards each connection of the old version before reusing
-// it; a connection in use is left alone.
+// database/sql discards each connection of the old version when it takes
+// it for reuse once that connection's moment in the retire window
+// ([WithRetireWindow]) came; a connection in use is left alone. Set
+// [sql.DB.SetConnMaxIdleTime] to at most the window so that an idle one
+// does not keep the old credential ([OpenDB] does).
 //
 // It parses creds.Current() first and returns a [*SecretError] naming the
 // field if it is not a database secret; then nothing is made or registered.
@@ -52,6 +56,9 @@ func NewConnector(creds Credentials, connConfig *pgx.ConnConfig, opts ...Option)
 		return nil, &ArgumentError{Field: "connConfig", Reason: "missing"}
 	}
 	o := buildOptions(opts)
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	c := &Connector{core: newCore(creds, o), reset: o.resetSession}
 	if _, err := c.core.parse(creds.Current()); err != nil {
 		return nil, err
@@ -78,17 +85,29 @@ func NewConnector(creds Credentials, connConfig *pgx.ConnConfig, opts ...Option)
 // connect and returns no error: an error of NewConnector is returned by
 // every connection attempt instead. Use NewConnector to see it at once and
 // to read [Connector.Stats].
+//
+// It sets [sql.DB.SetConnMaxIdleTime] to the retire window (at least
+// 1 s): database/sql has no hook on an idle connection, and
+// without an idle limit one that is never taken again would keep the old
+// credential, and a session of it, forever. Call SetConnMaxIdleTime
+// afterwards to change it.
 func OpenDB(creds Credentials, connConfig *pgx.ConnConfig, opts ...Option) *sql.DB {
 	c, err := NewConnector(creds, connConfig, opts...)
 	if err != nil {
 		return sql.OpenDB(failedConnector{err: err})
 	}
-	return sql.OpenDB(c)
+	db := sql.OpenDB(c)
+	db.SetConnMaxIdleTime(max(c.core.retire.window, minIdleTime))
+	return db
 }
+
+// minIdleTime is the shortest idle limit OpenDB sets (with a zero retire
+// window): database/sql's cleaner wakes at most once a second anyway.
+const minIdleTime = time.Second
 
 // Connect opens a connection with the current credential; when the server
 // refuses the login, it asks the credentials for another version and tries
-// once more with it.
+// again with it (see the package doc).
 func (c *Connector) Connect(ctx context.Context) (driver.Conn, error) {
 	var conn driver.Conn
 	err := c.core.do(ctx, func(ctx context.Context) error {
@@ -105,12 +124,15 @@ func (c *Connector) Driver() driver.Driver { return c.inner.Driver() }
 // Stats returns the adapter's counters; [sql.DB.Stats] has the pool's.
 func (c *Connector) Stats() Stats { return c.core.stats.snapshot() }
 
-// resetSession runs before database/sql reuses a connection: one made
-// before the last swap is discarded (database/sql then takes or opens
-// another).
+// resetSession runs before database/sql reuses a connection: one of an old
+// credential whose moment in the retire window came is discarded
+// (database/sql then takes or opens another). database/sql checks a
+// released connection with the driver's IsValid, which is pgx's own
+// [stdlib.Conn] method: wrapping the connection to answer there would
+// break callers that reach *stdlib.Conn through [sql.Conn.Raw], so the
+// check is made here, when the connection is next taken.
 func (c *Connector) resetSession(ctx context.Context, conn *pgx.Conn) error {
-	s, ok := stampOf(conn.PgConn())
-	if !ok || s.generation != c.core.generation.Load() {
+	if due, _ := c.core.due(stampOf(conn.PgConn())); due {
 		c.core.stats.stale.Add(1)
 		return driver.ErrBadConn
 	}

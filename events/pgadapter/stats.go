@@ -16,9 +16,10 @@ type Stats struct {
 	RetryFailures int64
 	// Swaps counts swaps observed ([Credentials.OnSwap] calls).
 	Swaps int64
-	// StaleConnsDiscarded counts connections of an older swap generation
-	// that database/sql was told to discard before reusing them ([Connector]
-	// only; a [Pool] leaves that to pgxpool's Reset).
+	// StaleConnsDiscarded counts connections of an old credential the
+	// adapter retired (see [WithRetireWindow]): a [Pool]'s on release or in
+	// a sweep of idle ones, a [Connector]'s when database/sql took them for
+	// reuse.
 	StaleConnsDiscarded int64
 }
 

@@ -14,7 +14,9 @@ import (
 
 // TestPoolAlternatingUsers swaps from user A to user B while a query on A
 // is in flight: new connections log in as B, the query on A completes,
-// A's idle connection closes at once and the busy one when released.
+// and with a zero retire window A's idle connection closes at once and the
+// busy one when it is taken after its release (TestPoolRetiresOldConnectionsGradually
+// has a window).
 func TestPoolAlternatingUsers(t *testing.T) {
 	ctx := context.Background()
 	userA, pwA := newRole(t)
@@ -33,7 +35,7 @@ func TestPoolAlternatingUsers(t *testing.T) {
 		hookUser.Store(cc.User)
 		return nil
 	}
-	pool, err := pgadapter.NewPool(ctx, creds, cfg, pgadapter.WithLogger(log))
+	pool, err := pgadapter.NewPool(ctx, creds, cfg, pgadapter.WithLogger(log), pgadapter.WithRetireWindow(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,12 +99,14 @@ func TestPoolAlternatingUsers(t *testing.T) {
 		t.Errorf("query in flight: want user %s, got %s", userA, r.user)
 	}
 	busy.Release()
+	// Taken again (the most recently released), it is closed instead.
+	if err := pool.QueryRow(ctx, `SELECT current_user::text`).Scan(&user); err != nil || user != userB {
+		t.Errorf("query after the release: want user %s, got %q, %v", userB, user, err)
+	}
 	if pid := waitClosed(t, closed); pid != busyPID {
-		t.Errorf("closed on release: want backend %d, got %d", busyPID, pid)
+		t.Errorf("closed when taken after the swap: want backend %d, got %d", busyPID, pid)
 	}
-	if n := pool.Stat().TotalConns(); n != 1 {
-		t.Errorf("connections after the release: want 1 (user B's), got %d", n)
-	}
+	waitFor(t, "one connection left (user B's)", func() bool { return pool.Stat().TotalConns() == 1 })
 
 	st := pool.Stats()
 	if st.Swaps != 1 || st.Retries != 0 || st.AuthFailures != 0 || st.Logins != 3 {
@@ -122,8 +126,9 @@ func waitClosed(t *testing.T, closed <-chan uint32) uint32 {
 	}
 }
 
-// TestDBAlternatingUsers is the same swap through database/sql: a
-// connection of A is discarded before reuse, never while in use.
+// TestDBAlternatingUsers is the same swap through database/sql: with a zero
+// retire window a connection of A is discarded before reuse, never while
+// in use.
 func TestDBAlternatingUsers(t *testing.T) {
 	ctx := context.Background()
 	userA, pwA := newRole(t)
@@ -132,7 +137,7 @@ func TestDBAlternatingUsers(t *testing.T) {
 	creds := newFakeCreds(vA)
 	log, logs := newLogger()
 	var hookCalls atomic.Int64
-	connector, err := pgadapter.NewConnector(creds, connConfig(), pgadapter.WithLogger(log),
+	connector, err := pgadapter.NewConnector(creds, connConfig(), pgadapter.WithLogger(log), pgadapter.WithRetireWindow(0),
 		pgadapter.WithBeforeConnect(func(context.Context, *pgx.ConnConfig) error { hookCalls.Add(1); return nil }))
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -285,6 +286,19 @@ func ofType(evs []events.Event, t events.DetailType, version string) []events.Ev
 // connection lifetimes so that new logins happen all the time.
 func newPool(tb testing.TB, ctx context.Context, c *consumerUnderTest, conns int32) *pgadapter.Pool {
 	tb.Helper()
+	// A zero retire window: the gate locks the previous user once every
+	// consumer acknowledged and its sessions are gone, so the pools close
+	// their old connections as soon as they are idle, as a service that
+	// wants the revocation right away would. (With a window, the gate sees
+	// the old connections retiring and waits for its next evaluation.)
+	return newPoolWith(tb, ctx, c, conns, true, nil, pgadapter.WithRetireWindow(0))
+}
+
+// newPoolWith is newPool whose connections live 40 ms (churn) or for the
+// whole test, whose pgxpool.Config has beforeConnect (nil for none), such
+// as a login counter, with the adapter's options opts.
+func newPoolWith(tb testing.TB, ctx context.Context, c *consumerUnderTest, conns int32, churn bool, beforeConnect func(context.Context, *pgx.ConnConfig) error, opts ...pgadapter.Option) *pgadapter.Pool {
+	tb.Helper()
 	cfg, err := pgxpool.ParseConfig("")
 	if err != nil {
 		tb.Fatal(err)
@@ -293,10 +307,13 @@ func newPool(tb testing.TB, ctx context.Context, c *consumerUnderTest, conns int
 	cfg.MaxConns = conns
 	// Shorter than the time between rotations, so that logins also fall
 	// in the single-user window between setSecret and finishSecret.
-	cfg.MaxConnLifetime = 40 * time.Millisecond
-	cfg.MaxConnLifetimeJitter = 40 * time.Millisecond
-	cfg.HealthCheckPeriod = 20 * time.Millisecond
-	pool, err := pgadapter.NewPool(ctx, c.cache, cfg, pgadapter.WithLogger(consumerLogger))
+	if churn {
+		cfg.MaxConnLifetime = 40 * time.Millisecond
+		cfg.MaxConnLifetimeJitter = 40 * time.Millisecond
+		cfg.HealthCheckPeriod = 20 * time.Millisecond
+	}
+	cfg.BeforeConnect = beforeConnect
+	pool, err := pgadapter.NewPool(ctx, c.cache, cfg, append([]pgadapter.Option{pgadapter.WithLogger(consumerLogger)}, opts...)...)
 	if err != nil {
 		tb.Fatal(err)
 	}
