@@ -32,7 +32,9 @@
 // ALTER ROLE ... NOLOGIN through the master secret. NOLOGIN stops new
 // logins; sessions already open are not terminated (they drain on their
 // own) unless the request asks it (an emergency rotation:
-// pg_terminate_backend, which needs the master in pg_signal_backend). It
+// pg_terminate_backend, which needs the master in pg_signal_backend, ends
+// every session of the user but the backend of the rotator's own login
+// probe). It
 // does nothing when the previous and current secrets name the same user,
 // leaves alone a user whose password a later rotation has changed already,
 // and never touches the current user. The next rotation's Set re-enables
@@ -56,8 +58,9 @@
 // (the grace period has passed, or an emergency), and Set, which ends the
 // previous credential by changing its password, refuses with
 // [rotators.ErrInUse] while that user has sessions within
-// [Options.GracePeriod] since the last rotation (the step is retried). The
-// master sees every role's sessions, but their client addresses only as a
+// [Options.GracePeriod] since the last rotation (the step is retried).
+// Sessions named rotor (application_name) are the rotator's own and are no
+// evidence. The master sees every role's sessions, but their client addresses only as a
 // member of pg_read_all_stats; it sees nothing of replicas, nor the clients
 // behind a proxy or pooler.
 //
@@ -86,7 +89,7 @@
 // rotation function is short-lived). The configuration is built field by
 // field, never from a connection string holding the password. A secret
 // without "ssl" (or with "ssl": true) gets TLS with full verification
-// against [Options.RootCAs] and no fallback to plain; only "ssl": false
+// against [Options.Roots] (or [Options.RootCAs]) and no fallback to plain; only "ssl": false
 // connects in plain. The master logs in with its own secret's "ssl", never
 // the application secret's. A failed login is matched by [ErrLoginFailed].
 package postgres
