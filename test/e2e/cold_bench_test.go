@@ -1,18 +1,11 @@
 package e2e_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/google/uuid"
 
 	"github.com/rotorhq/rotor/test/awslocal/lambda"
 )
@@ -54,7 +47,6 @@ func (c *coldCosts) observe(payload []byte, inv lambda.ColdInvocation) {
 func BenchmarkColdRotation(b *testing.B) {
 	for _, strategy := range []string{"alternating-users", "single-user"} {
 		b.Run(strategy, func(b *testing.B) {
-			ctx := context.Background()
 			costs := &coldCosts{cpu: map[string]time.Duration{}, wall: map[string]time.Duration{}, n: map[string]int{}}
 			function := "rotor-postgres-cold-" + strategy
 			cold, err := lambda.NewCold(endpoint.FunctionARN(function), lambda.RIEOptions{
@@ -67,31 +59,7 @@ func BenchmarkColdRotation(b *testing.B) {
 			cold.OnInvoke = costs.observe
 			endpoint.Lambda.Register(endpoint.FunctionARN(function), cold)
 
-			user := fmt.Sprintf("cold_%s_%d", strings.ReplaceAll(strategy, "-", "_"), roleSeq.Add(1))
-			pw := "Initial-" + uuid.NewString()
-			if err := db.Exec(ctx, `CREATE ROLE `+user+` WITH LOGIN PASSWORD '`+pw+`'`); err != nil {
-				b.Fatal(err)
-			}
-			arn, err := createSecret(ctx, "e2e/"+user, user, pw, masterARN)
-			if err != nil {
-				b.Fatal(err)
-			}
-			calls.Reset()
-			b.ResetTimer()
-			for b.Loop() {
-				out, err := client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), RotationLambdaARN: aws.String(endpoint.FunctionARN(function))})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := endpoint.SecretsManager.WaitRotations(ctx); err != nil {
-					b.Fatal(err)
-				}
-				d, err := client.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(arn)})
-				if err != nil || !slices.Contains(d.VersionIdsToStages[*out.VersionId], "AWSCURRENT") {
-					b.Fatalf("want the rotation finished, got %v (%v)", d.VersionIdsToStages, err)
-				}
-			}
-			b.StopTimer()
+			benchRotations(b, benchSecret(b, "cold", strategy), function)
 			if costs.err != nil {
 				b.Fatalf("want every cold step measured, got %v", costs.err)
 			}
