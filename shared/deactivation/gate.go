@@ -338,7 +338,7 @@ func (g *Gate) evaluate(ctx context.Context, secretID string, d secretstore.Deta
 	allowInUse := graceOver || dec.Action == ActionEmergency
 	resp, err := g.cfg.Deactivator.Deactivate(ctx, rotators.DeactivateRequest{
 		SecretID: secretID, Current: curValue, Previous: prevValue,
-		Secrets: secretReader{g.cfg.Store, scrub}, Log: log,
+		Secrets: secretstore.Reader{Store: g.cfg.Store, Scrub: scrub}, Log: log,
 		Recheck:    g.recheck(secretID, cur, prev),
 		AllowInUse: allowInUse, EndSessions: dec.Action == ActionEmergency,
 	})
@@ -481,23 +481,4 @@ func arnParts(arn string) (account, region string) {
 		return "", ""
 	}
 	return parts[4], parts[3]
-}
-
-// secretReader reads the master secret for the Deactivator and registers
-// its value with the scrubber.
-type secretReader struct {
-	store Store
-	scrub *redact.Scrubber
-}
-
-func (r secretReader) CurrentValue(ctx context.Context, secretID string) ([]byte, error) {
-	v, err := r.store.CurrentValue(ctx, secretID)
-	if errors.Is(err, secretstore.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %w", rotators.ErrSecretNotFound, err)
-	}
-	if err != nil {
-		return nil, err
-	}
-	r.scrub.AddSecretJSON(v)
-	return v, nil
 }

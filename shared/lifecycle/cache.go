@@ -3,7 +3,6 @@ package lifecycle
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 
@@ -125,14 +124,10 @@ func (r *secretReader) CurrentValue(ctx context.Context, secretID string) ([]byt
 			return v, nil
 		}
 	}
-	v, err := r.store.CurrentValue(ctx, secretID)
-	if errors.Is(err, secretstore.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %w", rotators.ErrSecretNotFound, err)
-	}
+	v, err := secretstore.Reader{Store: r.store, Scrub: r.scrub}.CurrentValue(ctx, secretID)
 	if err != nil {
 		return nil, err
 	}
-	r.scrub.AddSecretJSON(v)
 	if r.cache != nil {
 		r.cache.put(secretID, v)
 	}
