@@ -89,13 +89,6 @@ func anchor(current, pending string) pairNames {
 	return pairNames{base: pending, clone: current}
 }
 
-func (p pairNames) pending() string {
-	if p.pendingIsClone {
-		return p.clone
-	}
-	return p.base
-}
-
 // execer is what the sync needs of the master's transaction.
 type execer interface {
 	querier
