@@ -160,6 +160,24 @@ func (e *env) create(t *testing.T, name string) string {
 	return *out.ARN
 }
 
+// failSetSecret starts a rotation of the secret arn whose setSecret fails
+// and returns the rotation's pending version id once that step failed; the
+// service then waits for its retry or gives up, as e's options say. The
+// caller lets later steps pass again with e.rot.Fail("").
+func (e *env) failSetSecret(t *testing.T, arn string) (pending *string) {
+	t.Helper()
+	e.fns.failed = make(chan string, 16)
+	e.rot.Fail("set")
+	out, err := e.client.RotateSecret(context.Background(), &sm.RotateSecretInput{SecretId: aws.String(arn), RotationLambdaARN: aws.String(lambdaARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if step := <-e.fns.failed; step != "setSecret" {
+		t.Fatalf("want setSecret to fail, got %s", step)
+	}
+	return out.VersionId
+}
+
 func (e *env) wait(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -566,20 +584,12 @@ func TestRotateSecretAfterRecoveryFromAFailedRotation(t *testing.T) {
 	// An hour between retries: the failed rotation is still waiting for its
 	// retry when the recovery happens.
 	e := start(t, secretsmanager.Options{Retries: 3, RetryBackoff: time.Hour})
-	e.fns.failed = make(chan string, 16)
 	ctx := context.Background()
 	arn := e.create(t, "app/db")
-	e.rot.Fail("set")
-	failed, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String("app/db"), RotationLambdaARN: aws.String(lambdaARN)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if step := <-e.fns.failed; step != "setSecret" {
-		t.Fatalf("want setSecret to fail, got %s", step)
-	}
+	failed := e.failSetSecret(t, arn)
 	e.rot.Fail("")
 	if _, err := e.client.UpdateSecretVersionStage(ctx, &sm.UpdateSecretVersionStageInput{
-		SecretId: aws.String(arn), VersionStage: aws.String("AWSPENDING"), RemoveFromVersionId: failed.VersionId,
+		SecretId: aws.String(arn), VersionStage: aws.String("AWSPENDING"), RemoveFromVersionId: failed,
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -592,7 +602,7 @@ func TestRotateSecretAfterRecoveryFromAFailedRotation(t *testing.T) {
 	if got := stages[*fresh.VersionId]; !slices.Contains(got, "AWSCURRENT") {
 		t.Fatalf("want the new rotation's version AWSCURRENT, got %v", stages)
 	}
-	if got := stages[*failed.VersionId]; got != nil {
+	if got := stages[*failed]; got != nil {
 		t.Fatalf("want the failed rotation's version left without labels, got %v", got)
 	}
 	if got := strings.Count(strings.Join(e.bus.names(), ","), "RotationSucceeded"); got != 1 {
@@ -614,21 +624,15 @@ func TestRotateSecretAfterRecoveryFromAFailedRotation(t *testing.T) {
 // its next retry ends.
 func TestRotateSecretWithThePendingTokenRetriesAtOnce(t *testing.T) {
 	e := start(t, secretsmanager.Options{Retries: 3, RetryBackoff: time.Hour})
-	e.fns.failed = make(chan string, 16)
 	ctx := context.Background()
 	arn := e.create(t, "app/db")
-	e.rot.Fail("set")
-	out, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), RotationLambdaARN: aws.String(lambdaARN)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-e.fns.failed
+	pending := e.failSetSecret(t, arn)
 	e.rot.Fail("")
-	if _, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), ClientRequestToken: out.VersionId}); err != nil {
+	if _, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), ClientRequestToken: pending}); err != nil {
 		t.Fatalf("want RotateSecret with the pending token accepted, got %v", err)
 	}
 	e.wait(t)
-	if got := e.stages(t, arn)[*out.VersionId]; !slices.Contains(got, "AWSCURRENT") {
+	if got := e.stages(t, arn)[*pending]; !slices.Contains(got, "AWSCURRENT") {
 		t.Fatalf("want the pending version finished, got %v", got)
 	}
 }
@@ -752,22 +756,16 @@ func TestManualVersionAbandonsTheRotation(t *testing.T) {
 					opts = secretsmanager.Options{Retries: 3, RetryBackoff: time.Hour}
 				}
 				e := start(t, opts)
-				e.fns.failed = make(chan string, 16)
 				ctx := context.Background()
 				arn := e.create(t, "app/db")
-				e.rot.Fail("set")
-				failed, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), RotationLambdaARN: aws.String(lambdaARN)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				<-e.fns.failed
+				failed := e.failSetSecret(t, arn)
 				if !waiting {
 					e.wait(t)
 				}
 				if err := tt.write(e, arn); err != nil {
 					t.Fatal(err)
 				}
-				if got := e.stages(t, arn)[*failed.VersionId]; got != nil {
+				if got := e.stages(t, arn)[*failed]; got != nil {
 					t.Fatalf("want AWSPENDING removed from the abandoned rotation's version, got %v", got)
 				}
 				e.wait(t)
@@ -817,24 +815,18 @@ func TestOnlyManualCurrentVersionsAbandon(t *testing.T) {
 // cancelled run was waiting for its retry.
 func TestRotateSecretResumesACancelledRotation(t *testing.T) {
 	e := start(t, secretsmanager.Options{Retries: 3, RetryBackoff: time.Hour})
-	e.fns.failed = make(chan string, 16)
 	ctx := context.Background()
 	arn := e.create(t, "app/db")
-	e.rot.Fail("set")
-	out, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), RotationLambdaARN: aws.String(lambdaARN)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-e.fns.failed
+	cancelled := e.failSetSecret(t, arn)
 	if _, err := e.client.CancelRotateSecret(ctx, &sm.CancelRotateSecretInput{SecretId: aws.String(arn)}); err != nil {
 		t.Fatal(err)
 	}
 	e.rot.Fail("")
-	if _, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), ClientRequestToken: out.VersionId}); err != nil {
+	if _, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), ClientRequestToken: cancelled}); err != nil {
 		t.Fatalf("want RotateSecret with the cancelled version's token accepted, got %v", err)
 	}
 	e.wait(t)
-	if got := e.stages(t, arn)[*out.VersionId]; !slices.Contains(got, "AWSCURRENT") {
+	if got := e.stages(t, arn)[*cancelled]; !slices.Contains(got, "AWSCURRENT") {
 		t.Fatalf("want the cancelled version resumed and finished, got %v", got)
 	}
 }
@@ -842,14 +834,9 @@ func TestRotateSecretResumesACancelledRotation(t *testing.T) {
 // DeleteSecret stops a rotation waiting for its retry.
 func TestDeleteSecretStopsTheRotation(t *testing.T) {
 	e := start(t, secretsmanager.Options{Retries: 3, RetryBackoff: time.Hour})
-	e.fns.failed = make(chan string, 16)
 	ctx := context.Background()
 	arn := e.create(t, "app/db")
-	e.rot.Fail("set")
-	if _, err := e.client.RotateSecret(ctx, &sm.RotateSecretInput{SecretId: aws.String(arn), RotationLambdaARN: aws.String(lambdaARN)}); err != nil {
-		t.Fatal(err)
-	}
-	<-e.fns.failed
+	e.failSetSecret(t, arn)
 	if _, err := e.client.DeleteSecret(ctx, &sm.DeleteSecretInput{SecretId: aws.String(arn), RecoveryWindowInDays: aws.Int64(7)}); err != nil {
 		t.Fatal(err)
 	}
