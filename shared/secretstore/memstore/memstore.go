@@ -749,12 +749,8 @@ func (s *Store) StartRotation(ctx context.Context, secretID, token string) (vers
 		}
 		return "", errTokenInUse(token, sec.arn)
 	}
-	current := sec.withStage(secretstore.Current)
-	if current == nil {
-		return "", errInvalidRequest("You can't rotate secret %s because it has no AWSCURRENT version.", sec.name)
-	}
-	if p := sec.withStage(secretstore.Pending); p != nil && p != current {
-		return "", errInvalidRequest(msgRotationPending)
+	if _, err := sec.rotatable(); err != nil {
+		return "", err
 	}
 	if token == "" {
 		token = s.versionID()
@@ -762,11 +758,31 @@ func (s *Store) StartRotation(ctx context.Context, secretID, token string) (vers
 	now := s.stamp()
 	v := &version{id: token, created: now}
 	sec.versions = append(sec.versions, v)
+	sec.startPending(v, now)
+	return token, nil
+}
+
+// rotatable returns the AWSCURRENT version of a secret that RotateSecret
+// may start a rotation or a configuration test on: it has one, and no
+// rotation is incomplete (AWSPENDING on another version).
+func (sec *secret) rotatable() (current *version, err error) {
+	current = sec.withStage(secretstore.Current)
+	if current == nil {
+		return nil, errInvalidRequest("You can't rotate secret %s because it has no AWSCURRENT version.", sec.name)
+	}
+	if p := sec.withStage(secretstore.Pending); p != nil && p != current {
+		return nil, errInvalidRequest(msgRotationPending)
+	}
+	return current, nil
+}
+
+// startPending attaches AWSPENDING to v, the version of a rotation or a
+// configuration test, and turns rotation on, as RotateSecret does.
+func (sec *secret) startPending(v *version, now time.Time) {
 	sec.attach(secretstore.Pending, v)
 	sec.rotationEnabled = true
 	sec.lastChanged = now
 	sec.prune(now)
-	return token, nil
 }
 
 // StartConfigurationTest starts the configuration test of RotateSecret
@@ -798,12 +814,9 @@ func (s *Store) StartConfigurationTest(ctx context.Context, secretID, token stri
 	if err != nil {
 		return "", err
 	}
-	current := sec.withStage(secretstore.Current)
-	if current == nil {
-		return "", errInvalidRequest("You can't rotate secret %s because it has no AWSCURRENT version.", sec.name)
-	}
-	if p := sec.withStage(secretstore.Pending); p != nil && p != current {
-		return "", errInvalidRequest(msgRotationPending)
+	current, err := sec.rotatable()
+	if err != nil {
+		return "", err
 	}
 	v := sec.version(token)
 	switch {
@@ -819,11 +832,7 @@ func (s *Store) StartConfigurationTest(ctx context.Context, secretID, token stri
 		v = &version{id: token, created: s.stamp(), hasValue: true, binary: current.binary, value: bytes.Clone(current.value)}
 		sec.versions = append(sec.versions, v)
 	}
-	now := s.stamp()
-	sec.attach(secretstore.Pending, v)
-	sec.rotationEnabled = true
-	sec.lastChanged = now
-	sec.prune(now)
+	sec.startPending(v, s.stamp())
 	return v.id, nil
 }
 
