@@ -368,23 +368,11 @@ func TestStartRotation(t *testing.T) {
 			}
 			before := s.Snapshot()
 			id, err := s.StartRotation(t.Context(), name, tt.token)
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("want error %v, got %v", tt.wantErr, err)
+			if tt.wantMsg != "" && (err == nil || !strings.HasSuffix(err.Error(), tt.wantMsg)) {
+				t.Fatalf("want message %q, got %v", tt.wantMsg, err)
 			}
-			if tt.wantMsg != "" && !strings.HasSuffix(err.Error(), tt.wantMsg) {
-				t.Fatalf("want message %q, got %q", tt.wantMsg, err)
-			}
-			if id != tt.wantID {
-				t.Fatalf("want version %q, got %q", tt.wantID, id)
-			}
-			if tt.wantStages == nil {
-				if after := s.Snapshot(); !reflect.DeepEqual(before, after) {
-					t.Fatalf("want the state unchanged, got\n%+v\nthen\n%+v", before, after)
-				}
+			if !checkStart(t, s, before, id, err, tt.wantID, tt.wantErr, tt.wantStages) {
 				return
-			}
-			if got := stages(t, s); !reflect.DeepEqual(got, tt.wantStages) {
-				t.Fatalf("want stages %v, got %v", tt.wantStages, got)
 			}
 			// The new version has no value until createSecret stores one.
 			if _, err := s.Value(t.Context(), name, id); !errors.Is(err, secretstore.ErrVersionNotFound) {
@@ -398,6 +386,30 @@ func TestStartRotation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkStart checks what StartRotation or StartConfigurationTest returned:
+// the error, the version id, and the stages afterwards (wantStages nil: the
+// state as it was before). It reports whether a version was started, for
+// the caller's further checks.
+func checkStart(t *testing.T, s *memstore.Store, before memstore.State, id string, err error, wantID string, wantErr error, wantStages map[string][]string) bool {
+	t.Helper()
+	if !errors.Is(err, wantErr) {
+		t.Fatalf("want error %v, got %v", wantErr, err)
+	}
+	if id != wantID {
+		t.Fatalf("want version %q, got %q", wantID, id)
+	}
+	if wantStages == nil {
+		if after := s.Snapshot(); !reflect.DeepEqual(before, after) {
+			t.Fatalf("want the state unchanged, got\n%+v\nthen\n%+v", before, after)
+		}
+		return false
+	}
+	if got := stages(t, s); !reflect.DeepEqual(got, wantStages) {
+		t.Fatalf("want stages %v, got %v", wantStages, got)
+	}
+	return true
 }
 
 func move(stage, to, from string) func(t *testing.T, s *memstore.Store) {
@@ -461,20 +473,8 @@ func TestStartConfigurationTest(t *testing.T) {
 			}
 			before := s.Snapshot()
 			id, err := s.StartConfigurationTest(t.Context(), name, tt.token)
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("want error %v, got %v", tt.wantErr, err)
-			}
-			if id != tt.wantID {
-				t.Fatalf("want version %q, got %q", tt.wantID, id)
-			}
-			if tt.wantStages == nil {
-				if after := s.Snapshot(); !reflect.DeepEqual(before, after) {
-					t.Fatalf("want the state unchanged, got\n%+v\nthen\n%+v", before, after)
-				}
+			if !checkStart(t, s, before, id, err, tt.wantID, tt.wantErr, tt.wantStages) {
 				return
-			}
-			if got := stages(t, s); !reflect.DeepEqual(got, tt.wantStages) {
-				t.Fatalf("want stages %v, got %v", tt.wantStages, got)
 			}
 			// The test version holds the current value: a function's
 			// testSecret reads it by token and stage, as AWS's do.
