@@ -137,12 +137,50 @@ func exec(t *testing.T, s *pgserver.Server, sql string) {
 	}
 }
 
-// newUser creates a login role with a generated password on s.
+// newUser creates a login role with a generated password on s. The role
+// and its clone, when an earlier run of the test in this binary left them
+// (go test -count=2), are dropped first, so that every run starts clean.
+// A failure names the role, not the statement, which holds the password.
 func newUser(t *testing.T, s *pgserver.Server, name string) string {
 	t.Helper()
+	forgetRole(t, s, name)
+	forgetRole(t, s, name+postgres.CloneSuffix)
 	pw := mustPassword()
-	exec(t, s, fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD %s`, ident(name), literal(pw)))
+	if err := s.Exec(ctxT(t), fmt.Sprintf(`CREATE ROLE %s LOGIN PASSWORD %s`, ident(name), literal(pw))); err != nil {
+		t.Fatalf("set-up: create role %s: %v", name, err)
+	}
 	return pw
+}
+
+// newRole creates a role without a password (a group role, or a user that
+// must not log in), dropping one left by an earlier run first.
+func newRole(t *testing.T, s *pgserver.Server, name, attributes string) {
+	t.Helper()
+	forgetRole(t, s, name)
+	exec(t, s, fmt.Sprintf(`CREATE ROLE %s %s`, ident(name), attributes))
+}
+
+// forgetRole drops a role and everything it owns or was granted, in every
+// database of s, if it exists.
+func forgetRole(t *testing.T, s *pgserver.Server, role string) {
+	t.Helper()
+	ctx := ctxT(t)
+	admin, err := s.Admin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	var dbs []string
+	if err := admin.QueryRow(ctx, `SELECT array_agg(datname::text) FROM pg_database
+		WHERE datallowconn AND EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&dbs); err != nil {
+		t.Fatalf("set-up: look for role %s: %v", role, err)
+	}
+	for _, db := range dbs {
+		inDB(t, s, db, `DROP OWNED BY `+ident(role)+` CASCADE`)
+	}
+	if len(dbs) > 0 {
+		exec(t, s, `DROP ROLE `+ident(role))
+	}
 }
 
 // secretMap is a SecretReader over a map.

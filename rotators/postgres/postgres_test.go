@@ -83,11 +83,12 @@ func TestConformance(t *testing.T) {
 			user := "conf_" + strings.ReplaceAll(tc.name, "-", "_")
 			group := user + "_readers"
 			pw := newUser(t, srv, user)
-			exec(t, srv, fmt.Sprintf(`CREATE ROLE %s NOLOGIN; GRANT %s TO %s`, group, group, user))
+			newRole(t, srv, group, "NOLOGIN")
+			exec(t, srv, fmt.Sprintf(`GRANT %s TO %s`, group, user))
 			// What the application uses: a table it owns, one granted to
 			// it directly, and a per-role setting.
 			exec(t, srv, fmt.Sprintf(`CREATE TABLE %[1]s_owned (id int); ALTER TABLE %[1]s_owned OWNER TO %[1]s;
-				CREATE TABLE %[1]s_granted (id int); GRANT SELECT, INSERT ON %[1]s_granted TO %[1]s;
+				DROP TABLE IF EXISTS %[1]s_granted; CREATE TABLE %[1]s_granted (id int); GRANT SELECT, INSERT ON %[1]s_granted TO %[1]s;
 				ALTER ROLE %[1]s SET statement_timeout = '42s'`, user))
 			canUse := func(ctx context.Context, secret []byte) error {
 				conn, err := connectSecret(ctx, srv, secret)
@@ -129,8 +130,9 @@ func TestAlternatingMemberships(t *testing.T) {
 	ctx := ctxT(t)
 	user, clone := "memb_app", "memb_app_clone"
 	pw := newUser(t, srv, user)
-	exec(t, srv, `CREATE ROLE memb_readers NOLOGIN; CREATE ROLE memb_writers NOLOGIN;
-		GRANT memb_readers TO memb_app; GRANT memb_writers TO memb_app`)
+	newRole(t, srv, "memb_readers", "NOLOGIN")
+	newRole(t, srv, "memb_writers", "NOLOGIN")
+	exec(t, srv, `GRANT memb_readers TO memb_app; GRANT memb_writers TO memb_app`)
 	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers})
 	secrets := masterSecrets(t, srv, masterUser, masterPassword)
 	current := encode(t, baseSecret(srv, user, pw))
@@ -183,7 +185,8 @@ func TestAlternatingMemberships(t *testing.T) {
 
 	// The next rotation goes back to the base user and syncs it from the
 	// clone.
-	exec(t, srv, `CREATE ROLE memb_auditors NOLOGIN; GRANT memb_auditors TO memb_app_clone`)
+	newRole(t, srv, "memb_auditors", "NOLOGIN")
+	exec(t, srv, `GRANT memb_auditors TO memb_app_clone`)
 	back := rotation(t, r, pending, secrets)
 	if got := field(t, back, "username"); got != user {
 		t.Fatalf("want the pending user %q, got %q", user, got)
@@ -256,7 +259,8 @@ func TestCrashInsideSet(t *testing.T) {
 	ctx := ctxT(t)
 	user, clone := "crash_app", "crash_app_clone"
 	pw := newUser(t, srv, user)
-	exec(t, srv, `CREATE ROLE crash_readers NOLOGIN; GRANT crash_readers TO crash_app`)
+	newRole(t, srv, "crash_readers", "NOLOGIN")
+	exec(t, srv, `GRANT crash_readers TO crash_app`)
 	tracer := &tlsRecorder{failOn: "GRANT"}
 	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers, Tracer: tracer})
 	secrets := masterSecrets(t, srv, masterUser, masterPassword)
@@ -389,7 +393,8 @@ func TestTLS(t *testing.T) {
 }
 
 func TestHostileUsernames(t *testing.T) {
-	exec(t, srv, `CREATE ROLE x NOLOGIN; CREATE ROLE hostile_sentinel NOLOGIN`)
+	newRole(t, srv, "x", "NOLOGIN")
+	newRole(t, srv, "hostile_sentinel", "NOLOGIN")
 	names := []string{
 		`a"; DROP ROLE x; --`,
 		`b'; DROP ROLE hostile_sentinel; --`,
@@ -586,7 +591,7 @@ func TestSetRefusesForeignPending(t *testing.T) {
 // superuser must not get that user's password changed.
 func TestSuperuserAlternateRefused(t *testing.T) {
 	ctx := ctxT(t)
-	exec(t, srv, `CREATE ROLE boss SUPERUSER NOLOGIN`)
+	newRole(t, srv, "boss", "SUPERUSER NOLOGIN")
 	pw := newUser(t, srv, "boss_clone")
 	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers})
 	secrets := masterSecrets(t, srv, srv.SuperUser, srv.SuperPassword)

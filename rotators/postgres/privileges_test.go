@@ -31,6 +31,7 @@ const testQueries = 1
 // limit. It returns the user's password.
 func dropInDB(t *testing.T, s *pgserver.Server, db, user string) string {
 	t.Helper()
+	exec(t, s, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, ident(db))) // left by an earlier run (-count=2)
 	pw := newUser(t, s, user)
 	u := ident(user)
 	exec(t, s, fmt.Sprintf(`CREATE DATABASE %s`, ident(db)))
