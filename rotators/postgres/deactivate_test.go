@@ -38,12 +38,8 @@ func TestDeactivatorOnlyWhenAsked(t *testing.T) {
 func TestLockAndReactivate(t *testing.T) {
 	ctx := ctxT(t)
 	user, clone := "lock_app", "lock_app_clone"
-	pw := newUser(t, srv, user)
-	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers, LockIdleUser: true})
+	r, secrets, pw, v1, v2 := rotatedOnce(t, user, postgres.Options{LockIdleUser: true}) // lock_app_clone
 	d := r.Deactivator()
-	secrets := masterSecrets(t, srv, masterUser, masterPassword)
-	v1 := encode(t, baseSecret(srv, user, pw))
-	v2 := rotation(t, r, v1, secrets) // lock_app_clone
 
 	// A session of the previous user opened before the lock.
 	old, err := srv.Connect(ctx, user, pw)
@@ -106,11 +102,7 @@ func TestLockAndReactivate(t *testing.T) {
 func TestDeactivateLeavesMovedOnUser(t *testing.T) {
 	ctx := ctxT(t)
 	user := "moved_app"
-	pw := newUser(t, srv, user)
-	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers, LockIdleUser: true})
-	secrets := masterSecrets(t, srv, masterUser, masterPassword)
-	v1 := encode(t, baseSecret(srv, user, pw))
-	v2 := rotation(t, r, v1, secrets)
+	r, secrets, _, v1, v2 := rotatedOnce(t, user, postgres.Options{LockIdleUser: true})
 	v3 := rotation(t, r, v2, secrets) // moved_app has a new password; v3 is still pending
 	resp, err := r.Deactivator().Deactivate(ctx, rotators.DeactivateRequest{Current: v2, Previous: v1, Secrets: secrets})
 	if err != nil || resp.Outcome != rotators.AlreadyInactive {

@@ -19,6 +19,19 @@ import (
 	"github.com/rotorhq/rotor/test/pgserver"
 )
 
+// rotatedOnce creates user and rotates it once with a rotator of opts
+// (alternating users): v1 is the user's first secret, whose password is pw
+// (AWSPREVIOUS after the rotation), and v2 the clone's (AWSCURRENT).
+func rotatedOnce(t *testing.T, user string, opts postgres.Options) (r *postgres.Rotator, secrets secretMap, pw string, v1, v2 []byte) {
+	t.Helper()
+	pw = newUser(t, srv, user)
+	opts.Strategy = postgres.AlternatingUsers
+	r = newRotator(t, opts)
+	secrets = masterSecrets(t, srv, masterUser, masterPassword)
+	v1 = encode(t, baseSecret(srv, user, pw))
+	return r, secrets, pw, v1, rotation(t, r, v1, secrets)
+}
+
 // rotation runs Create, Set and Test and returns the pending secret.
 func rotation(t *testing.T, r *postgres.Rotator, current []byte, secrets rotators.SecretReader) []byte {
 	t.Helper()

@@ -58,11 +58,7 @@ func waitBlockedOnPairLock(t *testing.T, ctx context.Context, done <-chan struct
 func TestSetWaitsForRevocation(t *testing.T) {
 	ctx := ctxT(t)
 	user := "race_app"
-	pw := newUser(t, srv, user)
-	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers, LockIdleUser: true})
-	secrets := masterSecrets(t, srv, masterUser, masterPassword)
-	v1 := encode(t, baseSecret(srv, user, pw))
-	v2 := rotation(t, r, v1, secrets) // race_app_clone current, race_app previous
+	r, secrets, _, v1, v2 := rotatedOnce(t, user, postgres.Options{LockIdleUser: true}) // race_app_clone current, race_app previous
 	created, err := r.Create(ctx, rotators.CreateRequest{SecretID: "s", Current: v2, Password: genPassword(t), Secrets: secrets})
 	if err != nil {
 		t.Fatal(err)
@@ -109,11 +105,7 @@ func TestSetWaitsForRevocation(t *testing.T) {
 func TestSetRepairsRevokedPending(t *testing.T) {
 	ctx := ctxT(t)
 	user := "repair_app"
-	pw := newUser(t, srv, user)
-	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers, LockIdleUser: true})
-	secrets := masterSecrets(t, srv, masterUser, masterPassword)
-	v1 := encode(t, baseSecret(srv, user, pw))
-	v2 := rotation(t, r, v1, secrets) // repair_app_clone logs in with v2's password
+	r, secrets, _, v1, v2 := rotatedOnce(t, user, postgres.Options{LockIdleUser: true}) // repair_app_clone logs in with v2's password
 
 	// A revocation holding the pair's lock, not committed yet.
 	admin, err := srv.Admin(ctx)
@@ -178,11 +170,7 @@ func TestSetGracePolicy(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := ctxT(t)
 			user := fmt.Sprintf("grace_app_%d", i)
-			pw := newUser(t, srv, user)
-			secrets := masterSecrets(t, srv, masterUser, masterPassword)
-			r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers, GracePeriod: tt.grace, Now: func() time.Time { return now }})
-			v1 := encode(t, baseSecret(srv, user, pw))
-			v2 := rotation(t, r, v1, secrets)
+			r, secrets, pw, v1, v2 := rotatedOnce(t, user, postgres.Options{GracePeriod: tt.grace, Now: func() time.Time { return now }})
 			noConnectionsLeft(t, user)
 			if tt.session {
 				old, err := srv.Connect(ctx, user, pw)
@@ -226,11 +214,7 @@ func TestSetGracePolicy(t *testing.T) {
 func TestEmergencyEndsSessions(t *testing.T) {
 	ctx := ctxT(t)
 	user := "leak_app"
-	pw := newUser(t, srv, user)
-	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers, LockIdleUser: true})
-	secrets := masterSecrets(t, srv, masterUser, masterPassword)
-	v1 := encode(t, baseSecret(srv, user, pw))
-	v2 := rotation(t, r, v1, secrets)
+	r, secrets, pw, v1, v2 := rotatedOnce(t, user, postgres.Options{LockIdleUser: true})
 	noConnectionsLeft(t, user)
 	cfg := srv.ConnConfig(user, pw, srv.TLS())
 	cfg.RuntimeParams["application_name"] = "leaky-service"
