@@ -20,6 +20,13 @@
 // [Harness.CanUse] hook checks that the pending credential can use what the
 // current one uses (the application's objects), not only log in.
 //
+// It also checks TestConfiguration (the check of RotateSecret with
+// RotateImmediately=false: it passes for a working secret and changes
+// nothing) before and after the first rotation, and, for a rotator that
+// is a [rotators.Undoer], a rotation dropped after Set: Undo before Set
+// and a second Undo change nothing; after Undo the dropped pending secret
+// no longer logs in and the current one still does.
+//
 // A rotator whose strategy revokes the previous credential explicitly sets
 // [Harness.Deactivator]; the suite then deactivates after each rotation and
 // checks the [rotators.Deactivator] contract: a Recheck that refuses
