@@ -151,9 +151,7 @@ func TestDropInUser(t *testing.T) {
 	pw := dropInDB(t, srv, db, user)
 	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers})
 	secrets := masterSecrets(t, srv, masterUser, masterPassword)
-	m := baseSecret(srv, user, pw)
-	m["dbname"] = db
-	current := encode(t, m)
+	current := secretIn(t, db, user, pw)
 	if err := useEverything(ctx, srv, current, 0); err != nil {
 		t.Fatalf("set-up: want the base user to use everything, got %v", err)
 	}
@@ -193,6 +191,15 @@ func TestDropInUser(t *testing.T) {
 	checkLog(t)
 }
 
+// secretIn is the application secret of user with password pw in the
+// database db of srv.
+func secretIn(t *testing.T, db, user, pw string) []byte {
+	t.Helper()
+	m := baseSecret(srv, user, pw)
+	m["dbname"] = db
+	return encode(t, m)
+}
+
 func adminIn(t *testing.T, s *pgserver.Server, db string) *pgx.Conn {
 	t.Helper()
 	ctx := ctxT(t)
@@ -216,9 +223,7 @@ func TestPrivilegeTakenBehindItsBack(t *testing.T) {
 	pw := dropInDB(t, srv, db, user)
 	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers})
 	secrets := masterSecrets(t, srv, masterUser, masterPassword)
-	m := baseSecret(srv, user, pw)
-	m["dbname"] = db
-	current := encode(t, m)
+	current := secretIn(t, db, user, pw)
 	newPW := genPassword(t)
 	created, err := r.Create(ctx, rotators.CreateRequest{Current: current, Password: newPW, Secrets: secrets})
 	if err != nil {
@@ -311,9 +316,7 @@ func TestAWSLeftPair(t *testing.T) {
 	dropInDB(t, srv, db, user)
 	clonePW := newUser(t, srv, clone)
 	exec(t, srv, fmt.Sprintf(`GRANT %s TO %s`, ident(user), ident(clone)))
-	m := baseSecret(srv, clone, clonePW)
-	m["dbname"] = db
-	current := encode(t, m)
+	current := secretIn(t, db, clone, clonePW)
 	// The clone, current under AWS's function, created a table (owned by
 	// itself) and uses the base's tables through its membership.
 	conn, err := connectSecret(ctx, srv, current)
@@ -440,9 +443,7 @@ func TestTestQueryCount(t *testing.T) {
 	counter := &queryCounter{}
 	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers, Tracer: counter})
 	secrets := masterSecrets(t, srv, masterUser, masterPassword)
-	m := baseSecret(srv, user, pw)
-	m["dbname"] = db
-	current := encode(t, m)
+	current := secretIn(t, db, user, pw)
 	pending := rotation(t, r, current, secrets)
 	test := rotators.TestRequest{Current: current, Pending: pending, Secrets: secrets}
 	for _, extra := range []int{0, 300} {
