@@ -90,8 +90,12 @@ func NewPool(ctx context.Context, creds Credentials, cfg *pgxpool.Config, opts .
 	// returns the connection to the pool only after it, so a loop of
 	// queries would find none idle and open more connections.)
 	userPrepare := cfg.PrepareConn
+	// pgx runs a deprecated BeforeAcquire when PrepareConn is nil; the
+	// adapter sets PrepareConn, so it must run the caller's BeforeAcquire.
+	//lint:ignore SA1019 honoured as pgx honours it
 	if userPrepare == nil && cfg.BeforeAcquire != nil {
-		before := cfg.BeforeAcquire // deprecated by pgx, still honoured
+		//lint:ignore SA1019 honoured as pgx honours it
+		before := cfg.BeforeAcquire
 		userPrepare = func(ctx context.Context, conn *pgx.Conn) (bool, error) { return before(ctx, conn), nil }
 	}
 	cfg.PrepareConn = func(ctx context.Context, conn *pgx.Conn) (bool, error) {

@@ -387,7 +387,9 @@ func noConnectionsLeft(t *testing.T, users ...string) {
 	}
 	defer conn.Close(ctx)
 	var n int
-	for range 50 {
+	// A closed connection's backend leaves pg_stat_activity shortly after;
+	// on a busy machine that can take a while (bounded at 10 s).
+	for range 500 {
 		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE usename = ANY($1)`, users).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
