@@ -26,6 +26,8 @@
 //	                         revokes anyway, and during which Set refuses
 //	                         (retried) to change the password of an
 //	                         alternating user that still has sessions
+//	                         (Set applies it only when this variable is set
+//	                         or ROTOR_LOCK_IDLE_USER is true)
 //	ROTOR_GATE_SECRETS       secrets the hourly sweep evaluates (comma list);
 //	                         default: every secret with a registration
 //	                         that this function rotates
@@ -45,6 +47,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -86,7 +89,7 @@ func wire(ctx context.Context, logger *slog.Logger) (*lifecycle.Engine, *deactiv
 	if err != nil {
 		return nil, nil, err
 	}
-	rotator, err := postgres.New(postgres.Options{Strategy: strategy, Roots: env.Roots, LockIdleUser: lockIdle, GracePeriod: settings.GracePeriod})
+	rotator, err := postgres.New(postgres.Options{Strategy: strategy, Roots: env.Roots, LockIdleUser: lockIdle, GracePeriod: setGrace(lockIdle, settings)})
 	if err != nil {
 		return nil, nil, fmt.Errorf("ROTATION_STRATEGY: %w", err)
 	}
@@ -117,4 +120,18 @@ func wire(ctx context.Context, logger *slog.Logger) (*lifecycle.Engine, *deactiv
 		return nil, nil, err
 	}
 	return engine, gate, nil
+}
+
+// setGrace is the grace policy Set applies to the previous credential of
+// alternating users: the deployment's, once it opted into revocation
+// (ROTOR_LOCK_IDLE_USER=true) or set ROTOR_GRACE_PERIOD itself. A function
+// swapped in for AWS's with neither behaves as AWS's does: the next
+// rotation changes the previous user's password whatever sessions it has
+// (and logs them), so back-to-back rotations never fail on a consumer's
+// open connection.
+func setGrace(lockIdle bool, settings deactivation.Settings) time.Duration {
+	if _, set := os.LookupEnv(deactivation.EnvGracePeriod); lockIdle || set {
+		return settings.GracePeriod
+	}
+	return 0
 }

@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rotorhq/rotor/rotators/postgres"
+	"github.com/rotorhq/rotor/shared/deactivation"
 )
 
 // TestWire checks the function's configuration: each bad variable fails the
@@ -69,5 +71,22 @@ func TestWire(t *testing.T) {
 				t.Errorf("want %s/%s, got %s/%s", postgres.Type, c.strategy, got.Type, got.Strategy)
 			}
 		})
+	}
+}
+
+// Set applies the grace policy only once the deployment asked for one: a
+// function swapped in for AWS's changes the previous user's password as
+// AWS's does.
+func TestSetGrace(t *testing.T) {
+	settings := deactivation.Settings{GracePeriod: 2 * time.Hour}
+	if got := setGrace(false, settings); got != 0 {
+		t.Errorf("neither variable set: want no grace policy for Set, got %v", got)
+	}
+	if got := setGrace(true, settings); got != 2*time.Hour {
+		t.Errorf("ROTOR_LOCK_IDLE_USER=true: want the grace period, got %v", got)
+	}
+	t.Setenv(deactivation.EnvGracePeriod, "2h")
+	if got := setGrace(false, settings); got != 2*time.Hour {
+		t.Errorf("ROTOR_GRACE_PERIOD set: want the grace period, got %v", got)
 	}
 }

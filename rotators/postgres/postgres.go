@@ -134,7 +134,9 @@ type Options struct {
 	// credential too, by changing its user's password: while that user has
 	// open sessions and less than GracePeriod has passed since the last
 	// rotation (SetRequest.LastRotated), Set refuses with an error matching
-	// rotators.ErrInUse, and the step is retried. 0 turns the check off.
+	// rotators.ErrInUse, and the step is retried. 0 turns the refusal off:
+	// Set then changes the password as AWS's function does and logs the
+	// sessions that still used it.
 	GracePeriod time.Duration
 	// Now is the clock of the grace policy; nil means time.Now.
 	Now func() time.Time

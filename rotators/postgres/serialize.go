@@ -51,6 +51,11 @@ const (
 	// (RDS Proxy, PgBouncer), whose address is the pooler's and whose
 	// server connections may be idle in the pool.
 	//
+	// backend_type is NULL in the rows of other roles' sessions to a master
+	// without pg_read_all_stats (usename and application_name stay
+	// visible): such a row counts as a session, so that a master with too
+	// few privileges sees too many sessions, never none.
+	//
 	// Sessions with rotor's own application_name ($2) are left out: they are
 	// the rotator's login probes (a probe's backend stays listed for a moment
 	// after it closes) and the steps of other invocations, never a consumer.
@@ -58,14 +63,14 @@ const (
 	COALESCE(array_agg(DISTINCT pg_catalog.host(client_addr)) FILTER (WHERE client_addr IS NOT NULL), '{}'),
 	COALESCE(array_agg(DISTINCT application_name) FILTER (WHERE application_name <> ''), '{}')
 FROM pg_catalog.pg_stat_activity
-WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'
+WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid() AND (backend_type = 'client backend' OR backend_type IS NULL)
 	AND application_name IS DISTINCT FROM $2`
 	// sqlEndSessions ends the open sessions of a role (an emergency
 	// rotation). pg_terminate_backend needs membership in the role or in
 	// pg_signal_backend; it never ends a superuser's session.
 	sqlEndSessions = `SELECT count(*) FILTER (WHERE pg_catalog.pg_terminate_backend(pid))
 FROM pg_catalog.pg_stat_activity
-WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid() AND backend_type = 'client backend'
+WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid() AND (backend_type = 'client backend' OR backend_type IS NULL)
 	AND pid <> $2`
 	sqlCanLogin = `SELECT rolcanlogin FROM pg_catalog.pg_roles WHERE rolname = $1`
 )
@@ -164,14 +169,19 @@ func (r *Rotator) serializeSet(ctx context.Context, log *slog.Logger, tx pgx.Tx,
 // last rotation is looked up only when there are sessions: it may cost a
 // call to the secret store (SetRequest.LastRotatedFunc).
 func (r *Rotator) pendingInUse(ctx context.Context, log *slog.Logger, tx pgx.Tx, host, user string, lastRotation func(context.Context) (time.Time, error)) error {
-	if r.grace <= 0 {
-		return nil
-	}
 	s, err := sessions(ctx, tx, user)
 	if err != nil {
 		return r.sqlError("set", "read the sessions of the pending user", host, err)
 	}
 	if s.Count == 0 {
+		return nil
+	}
+	if r.grace <= 0 {
+		// No grace policy: Set changes the password as AWS's multi-user
+		// function does (open sessions go on; new logins need the new
+		// password), and records who still used it.
+		log.WarnContext(ctx, "the pending user still has sessions of its previous password; no grace policy is set, changing it",
+			"step", "set", "host", host, "sessions", s.Count, "client_addresses", s.ClientAddresses, "application_names", s.ApplicationNames)
 		return nil
 	}
 	lastRotated, err := lastRotation(ctx)

@@ -268,3 +268,30 @@ func TestEmergencyEndsSessions(t *testing.T) {
 		t.Errorf("repeated: want %q with nothing ended, got %q %+v (%v)", rotators.AlreadyInactive, resp.Outcome, resp.Sessions, err)
 	}
 }
+
+// A master without pg_read_all_stats sees other roles' sessions with most
+// columns NULL (backend_type among them): the evidence must still count
+// them, so that such a master holds revocation back rather than see no
+// session at all.
+func TestSessionsSeenByAnUnprivilegedMaster(t *testing.T) {
+	ctx := ctxT(t)
+	const plainMaster = "plain_master"
+	masterPW := newUser(t, srv, plainMaster)
+	exec(t, srv, `ALTER ROLE `+plainMaster+` CREATEROLE`)
+	user := "unseen_app"
+	r, _, pw, v1, v2 := rotatedOnce(t, user, postgres.Options{LockIdleUser: true})
+	secrets := masterSecrets(t, srv, plainMaster, masterPW)
+	noConnectionsLeft(t, user)
+	old, err := srv.Connect(ctx, user, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close(context.WithoutCancel(ctx))
+	resp, err := r.Deactivator().Deactivate(ctx, rotators.DeactivateRequest{Current: v2, Previous: v1, Secrets: secrets})
+	if err != nil || resp.Outcome != rotators.InUse || resp.Sessions.Count != 1 {
+		t.Fatalf("want %q with 1 session seen, got %q %+v (%v)", rotators.InUse, resp.Outcome, resp.Sessions, err)
+	}
+	if err := secretLogin(ctx, srv, v1); err != nil {
+		t.Errorf("want the previous credential left working while in use, got %v", err)
+	}
+}

