@@ -523,14 +523,10 @@ func checkRuleName(name *string) error {
 	return nil
 }
 
-// validSchedule checks a schedule expression's shape: rate() with a
-// positive value and a unit that agrees with it, or cron() of six fields.
-// Schedules are stored; the emulator does not run them.
+// validSchedule checks a schedule expression as [parseSchedule] does.
 func validSchedule(expr string) bool {
-	if m := rateExpression.FindStringSubmatch(expr); m != nil {
-		return (m[1] == "1") == !strings.HasSuffix(m[2], "s")
-	}
-	return cronExpression.MatchString(expr)
+	_, ok := parseSchedule(expr)
+	return ok
 }
 
 func (s *Service) putRule(ctx context.Context, in *putRuleInput) (*putRuleOutput, error) {
@@ -575,12 +571,17 @@ func (s *Service) putRule(ctx context.Context, in *putRuleInput) (*putRuleOutput
 	if err := r.compile(); err != nil {
 		return nil, err
 	}
-	if old, ok := b.Rules[r.Name]; ok {
+	old, ok := b.Rules[r.Name]
+	if ok {
 		r.Targets = old.Targets
 	} else if len(b.Rules) >= maxRulesPerBus {
 		return nil, limitExceeded("rules per event bus")
 	}
+	r.arm(s.clock.Now(), old)
 	b.Rules[r.Name] = r
+	if r.ScheduleExpression != "" {
+		s.startSchedulerLocked()
+	}
 	return &putRuleOutput{RuleArn: ruleARN(sc, b.Name, r.Name)}, nil
 }
 

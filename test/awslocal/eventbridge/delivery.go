@@ -53,15 +53,22 @@ func (s *Service) dispatchLocked(sc scope, busName string, data []byte, hops int
 		if r.State == "DISABLED" || r.pattern == nil || !r.pattern.MatchEvent(ev) {
 			continue
 		}
-		for _, t := range r.Targets {
-			d := delivery{
-				sc: sc, ruleName: r.Name, ruleARN: ruleARN(sc, busName, r.Name), target: t.spec,
-				event: data, eventID: id.ID, hops: hops, received: now,
-			}
-			s.inflight.Add()
-			s.wg.Add(1)
-			go s.deliver(d)
+		s.deliverToRuleLocked(sc, busName, r, data, id.ID, hops, now)
+	}
+}
+
+// deliverToRuleLocked starts a delivery of an event to every target of a
+// rule: of a rule whose pattern matched it, or of a schedule rule that is
+// due. s.mu is held.
+func (s *Service) deliverToRuleLocked(sc scope, busName string, r *rule, data []byte, eventID string, hops int, now time.Time) {
+	for _, t := range r.Targets {
+		d := delivery{
+			sc: sc, ruleName: r.Name, ruleARN: ruleARN(sc, busName, r.Name), target: t.spec,
+			event: data, eventID: eventID, hops: hops, received: now,
 		}
+		s.inflight.Add()
+		s.wg.Add(1)
+		go s.deliver(d)
 	}
 }
 

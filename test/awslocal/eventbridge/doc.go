@@ -53,9 +53,26 @@
 // logged (never its detail). [Service.Drain] waits for deliveries in
 // flight; [Service.Close] stops them.
 //
+// # Schedules
+//
+// An ENABLED rule with a ScheduleExpression (default buses only, as on
+// AWS) runs on the service's clock, which may run fast: rate(N
+// minute|minutes|hour|hours|day|days) one interval after PutRule and every
+// interval after that, cron(minutes hours day-of-month month day-of-week
+// year) at each match in UTC (parsed with gronx, weekdays 1-7 from Sunday as
+// AWS numbers them). Each run sends AWS's Scheduled Event (source
+// aws.events, detail-type "Scheduled Event", resources [the rule's ARN],
+// detail {}, time the run's) to the rule's targets alone, through the same
+// delivery, Input shaping and retries as a matched event. The scheduler
+// looks every minute of the clock; a clock that skips several runs gives
+// one event. A disabled rule keeps its phase and sends nothing; PutRule
+// with an unchanged expression keeps the phase too; a restored rule starts
+// afresh. The scheduler starts with the first schedule rule and stops on
+// [Service.Close].
+//
 // # Not emulated
 //
-// Schedules are stored, never run. Archives, replays, API destinations,
+// Archives, replays, API destinations,
 // connections, global endpoints, partner event sources, tags and
 // ConcurrentModificationException are not served. Targets other than
 // Lambda, SQS and event buses are accepted and fail delivery. Policy

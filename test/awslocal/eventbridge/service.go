@@ -79,7 +79,9 @@ type Service struct {
 	wg        sync.WaitGroup
 	closed    bool
 	closeOnce sync.Once
-	inflight  inflight.Tracker
+	// scheduling is set once the scheduler runs (the first schedule rule).
+	scheduling bool
+	inflight   inflight.Tracker
 }
 
 // scope is an account in a region: EventBridge's resources live in one.
@@ -112,6 +114,11 @@ type rule struct {
 	Targets            []*target `json:"targets"`
 
 	pattern *eventpattern.Pattern
+	// sched is the parsed ScheduleExpression and nextRun its next run on
+	// the service's clock; zero for a rule without one. Not saved: a
+	// restored schedule starts afresh.
+	sched   schedule
+	nextRun time.Time
 }
 
 // target is a rule's target: its request JSON as PutTargets received it
@@ -186,8 +193,9 @@ func New(opts Options) *Service {
 	return s
 }
 
-// Close stops delivery: retries waiting on the clock give up, and Close
-// waits for every delivery goroutine to return. Events put after Close are
+// Close stops delivery and schedules: retries waiting on the clock give
+// up, and Close waits for every delivery goroutine and the scheduler to
+// return. Events put after Close are
 // accepted and not delivered.
 func (s *Service) Close() {
 	s.closeOnce.Do(func() {

@@ -182,6 +182,7 @@ func TestScheduleExpressions(t *testing.T) {
 		{"cron(0 12 * * ? *)", true},
 		{"cron(0/15 * * * ? *)", true},
 		{"cron(0 12 * * ?)", false},
+		{"cron(99 12 * * ? *)", false},
 		{"at(2026-01-01T00:00:00)", false},
 	}
 	for _, tc := range cases {

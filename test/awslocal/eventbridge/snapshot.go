@@ -84,6 +84,17 @@ func (s *Service) Restore(data []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.clock.Now()
+	for _, st := range scopes {
+		for _, b := range st.buses {
+			for _, r := range b.Rules {
+				r.arm(now, nil)
+				if r.ScheduleExpression != "" {
+					s.startSchedulerLocked()
+				}
+			}
+		}
+	}
 	s.scopes = scopes
 	return nil
 }
