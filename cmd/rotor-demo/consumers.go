@@ -28,6 +28,11 @@ const (
 	queryEvery      = 20 * time.Millisecond
 	connLifetime    = 60 * time.Millisecond
 	consumerPollTTL = time.Hour // only the push path explains a swap
+	// retireWindow is how long a pool takes to close its connections of
+	// the previous credential after a swap: short, so that the previous
+	// user's sessions are gone well within a rotation interval and the
+	// gate's sweep can lock it (the default, 30 s, outlasts the demo).
+	retireWindow = 500 * time.Millisecond
 )
 
 type service struct {
@@ -82,7 +87,7 @@ func (st *stack) startConsumers(ctx context.Context, n int, logger *slog.Logger)
 		cfg.MaxConnLifetime = connLifetime
 		cfg.MaxConnLifetimeJitter = connLifetime / 2
 		cfg.HealthCheckPeriod = connLifetime / 3
-		if s.pool, err = pgadapter.NewPool(ctx, s.cache, cfg, pgadapter.WithLogger(logger)); err != nil {
+		if s.pool, err = pgadapter.NewPool(ctx, s.cache, cfg, pgadapter.WithLogger(logger), pgadapter.WithRetireWindow(retireWindow)); err != nil {
 			return nil, err
 		}
 		l.services = append(l.services, s)

@@ -5,8 +5,11 @@
 // with password authentication and TLS, while services query the database
 // through the consumer SDK: each has its own SQS queue on rotor's bus, a
 // cache of the secret and a pgx pool that takes the cache's credential.
-// Each service swaps and acknowledges every rotation; the function, as the
-// deactivation gate, then locks the previous user (alternating users).
+// Each service swaps and acknowledges every rotation, and its pool retires
+// the previous credential's connections within half a second; the
+// function, as the deactivation gate, locks the previous user (alternating
+// users) once no session uses it, on an acknowledgement or on its hourly
+// sweep (an EventBridge schedule rule the endpoint runs on its fast clock).
 // Every rotor and Secrets Manager event is kept in an audit trail. It
 // prints each rotation's steps and a summary (queries, propagation times,
 // acknowledgements, a scan for leaked values), and leaves no process or

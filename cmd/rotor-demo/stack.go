@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -28,6 +30,7 @@ import (
 	"github.com/rotorhq/rotor/events"
 	"github.com/rotorhq/rotor/events/audit"
 	"github.com/rotorhq/rotor/rotators/postgres"
+	"github.com/rotorhq/rotor/shared/deactivation"
 	"github.com/rotorhq/rotor/test/awslocal"
 	"github.com/rotorhq/rotor/test/awslocal/awstest"
 	"github.com/rotorhq/rotor/test/awslocal/clock"
@@ -39,6 +42,10 @@ const (
 	masterUser   = "rotor_master"
 	functionName = "rotor-postgres"
 	schedule     = "rate(4 hours)"
+	// appSecretName is the rotated secret's name.
+	appSecretName = "demo/postgres/app"
+	// gateSchedule wakes the gate, as infra/rotor's GateSchedule rule does.
+	gateSchedule = "rate(1 hour)"
 	// busName is rotor's bus: the function publishes every phase there,
 	// services subscribe their queues, and acknowledgements come back.
 	busName = "rotor-demo"
@@ -122,6 +129,11 @@ func startStack(ctx context.Context, o options, out io.Writer) (_ *stack, err er
 		"ROTOR_CA_BUNDLE":              st.db.CAFile,
 		"ROTOR_EVENT_BUS":              busName,
 		"ROTOR_FINGERPRINT_KEY_SECRET": keyARN,
+		// The sweep finds its secrets by tag and by the function's name,
+		// AWS_LAMBDA_FUNCTION_NAME, which under aws-lambda-rie is RIE's own
+		// ("test_function"), not the name the secret's rotation names: the
+		// demo lists its secret instead.
+		deactivation.EnvSecrets: appSecretName,
 	}
 	if postgres.Strategy(o.strategy) == postgres.AlternatingUsers {
 		env["ROTOR_LOCK_IDLE_USER"] = "true"
@@ -138,6 +150,8 @@ func startStack(ctx context.Context, o options, out io.Writer) (_ *stack, err er
 	}
 	fmt.Fprintf(out, "  secret    %s (user app, master %s), %d consumers registered (tags rotor:consumer:*)\n", st.appARN, masterUser, o.consumers)
 	fmt.Fprintf(out, "  events    function -> bus %s -> one rule and SQS queue per service; acknowledgements -> the function's gate\n", busName)
+	fmt.Fprintf(out, "  gate      %s on the default bus -> the function: the sweep locks a previous user once its sessions closed (every %s here)\n",
+		gateSchedule, time.Duration(float64(time.Hour)/speed).Round(time.Millisecond))
 	fmt.Fprintf(out, "  audit     every rotor and Secrets Manager event -> %s\n\n", st.auditPath)
 	return st, nil
 }
@@ -206,7 +220,7 @@ func (st *stack) prepare(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	if st.appARN, err = secret("demo/postgres/app", map[string]any{"username": "app", "password": appPW, "masterarn": masterARN}); err != nil {
+	if st.appARN, err = secret(appSecretName, map[string]any{"username": "app", "password": appPW, "masterarn": masterARN}); err != nil {
 		return err
 	}
 	// Services register on the secret; the gate waits for each of them.
@@ -219,7 +233,13 @@ func (st *stack) prepare(ctx context.Context, o options) error {
 			return err
 		}
 	}
-	// The function is the deactivation gate too.
+	// The function is the deactivation gate too: its events, and its sweep
+	// on a schedule, which revokes a previous user once the services'
+	// pools have closed its sessions (after the last acknowledgement, as a
+	// rule).
+	if err := st.sweepRule(ctx, st.endpoint.FunctionARN(functionName)); err != nil {
+		return err
+	}
 	gate := fmt.Sprintf(`{"source":["rotor",{"prefix":"rotor.consumer."}],"detail-type":[%q,%q],"detail":{"secretArn":[%q]}}`, events.ConsumerAcknowledged, events.Completed, st.appARN)
 	if err := st.rule(ctx, "rotor-demo-gate", gate, st.endpoint.FunctionARN(functionName)); err != nil {
 		return err
@@ -309,6 +329,26 @@ func (st *stack) rule(ctx context.Context, name, pattern, target string) error {
 	return awstest.PutRoute(ctx, st.events, busName, name, pattern, target)
 }
 
+// sweepRule is the gate's schedule on the default bus, with the retry
+// policy infra/rotor gives it: a missed sweep is made up by the next one.
+func (st *stack) sweepRule(ctx context.Context, function string) error {
+	const name = "rotor-demo-gate-sweep"
+	if _, err := st.events.PutRule(ctx, &eventbridge.PutRuleInput{
+		Name: aws.String(name), ScheduleExpression: aws.String(gateSchedule),
+		Description: aws.String("rotor deactivation gate: hourly sweep"),
+	}); err != nil {
+		return fmt.Errorf("gate schedule: %w", err)
+	}
+	_, err := st.events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(name), Targets: []ebtypes.Target{{
+		Id: aws.String("gate"), Arn: aws.String(function),
+		RetryPolicy: &ebtypes.RetryPolicy{MaximumEventAgeInSeconds: aws.Int32(3600), MaximumRetryAttempts: aws.Int32(2)},
+	}}})
+	if err != nil {
+		return fmt.Errorf("gate schedule: %w", err)
+	}
+	return nil
+}
+
 // subscribe gives a service its own queue, fed by a rule on rotor's bus.
 func (st *stack) subscribe(ctx context.Context, name, pattern string) (string, error) {
 	url, arn, err := awstest.CreateQueue(ctx, st.sqs, name)
@@ -343,13 +383,21 @@ func (st *stack) run(ctx context.Context, o options, out io.Writer) error {
 	fmt.Fprintf(out, "RotateSecret: the first rotation now, then %s\n", schedule)
 	ev := st.follow(ctx, o, out)
 
-	// Stop the schedule, let consumers run on the last credential a moment.
+	// Stop the schedule, let consumers run on the last credential a moment:
+	// with alternating users, until the gate's sweep has locked the user
+	// before it (their pools retire its sessions within retireWindow), so
+	// that the last rotation is deactivated too, but no longer than a
+	// bound.
 	_, _ = st.sm.CancelRotateSecret(context.WithoutCancel(ctx), &sm.CancelRotateSecretInput{SecretId: aws.String(st.appARN)})
 	waitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	_ = st.endpoint.SecretsManager.WaitRotations(waitCtx)
 	cancel()
 	if ctx.Err() == nil {
-		time.Sleep(500 * time.Millisecond)
+		if postgres.Strategy(o.strategy) == postgres.AlternatingUsers {
+			st.awaitLastDeactivation(ctx, &ev, max(2*o.interval, 5*time.Second))
+		} else {
+			time.Sleep(500 * time.Millisecond)
+		}
 	}
 	stopWork()
 	stats := load.wait()
@@ -385,6 +433,9 @@ type eventLog struct {
 	acks        int
 	deactivated int
 	graceExpiry int
+	// deactivatedUnder holds the AWSCURRENT versions under which the gate
+	// locked the previous user.
+	deactivatedUnder map[string]bool
 }
 
 // record takes one event off the queue; it returns its name.
@@ -399,6 +450,7 @@ func (ev *eventLog) record(body []byte) string {
 			ev.acked[re.Detail.VersionID]++
 		case events.CredentialDeactivated:
 			ev.deactivated++
+			ev.deactivatedUnder[re.Detail.VersionID] = true
 			if re.Detail.Outcome == events.OutcomeGraceExpired {
 				ev.graceExpiry++
 			}
@@ -425,6 +477,32 @@ func (ev *eventLog) record(body []byte) string {
 	return name
 }
 
+// awaitLastDeactivation takes the events off the queue until one says the
+// gate locked the user previous to AWSCURRENT, or until bound passes.
+func (st *stack) awaitLastDeactivation(ctx context.Context, ev *eventLog, bound time.Duration) {
+	d, err := st.sm.DescribeSecret(ctx, &sm.DescribeSecretInput{SecretId: aws.String(st.appARN)})
+	if err != nil {
+		return
+	}
+	var current string
+	for version, stages := range d.VersionIdsToStages {
+		if slices.Contains(stages, "AWSCURRENT") {
+			current = version
+		}
+	}
+	deadline := time.Now().Add(bound)
+	for !ev.deactivatedUnder[current] && ctx.Err() == nil && time.Now().Before(deadline) {
+		msgs, err := st.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(st.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			continue
+		}
+		for _, m := range msgs.Messages {
+			ev.record([]byte(aws.ToString(m.Body)))
+			_, _ = st.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(st.queueURL), ReceiptHandle: m.ReceiptHandle})
+		}
+	}
+}
+
 // collect drains the queue of what is left after the rotations.
 func (st *stack) collect(ctx context.Context, ev *eventLog) {
 	for {
@@ -442,7 +520,7 @@ func (st *stack) collect(ctx context.Context, ev *eventLog) {
 // follow receives the events from the queue and prints each rotation as its
 // AWSCURRENT moves, until o.rotations have succeeded.
 func (st *stack) follow(ctx context.Context, o options, out io.Writer) eventLog {
-	ev := eventLog{byType: map[string]int{}, finished: map[string]time.Time{}, acked: map[string]int{}}
+	ev := eventLog{byType: map[string]int{}, finished: map[string]time.Time{}, acked: map[string]int{}, deactivatedUnder: map[string]bool{}}
 	deadline := time.Now().Add(time.Duration(o.rotations+2)*o.interval + 2*time.Minute)
 	n := 0
 	printed := map[string]bool{}
@@ -534,7 +612,7 @@ func (st *stack) summary(out io.Writer, o options, ev eventLog, stats loadStats,
 	fmt.Fprintf(w, "  acknowledgements\t%d of rotated versions (%d services x %d rotations expected), %d more when the services started\n",
 		rotated, o.consumers, ev.succeeded, ev.acks-rotated)
 	if postgres.Strategy(o.strategy) == postgres.AlternatingUsers {
-		fmt.Fprintf(w, "  deactivation\tthe gate locked the previous user %d times once every service had acknowledged (%d after the grace period)\n", ev.deactivated, ev.graceExpiry)
+		fmt.Fprintf(w, "  deactivation\tthe gate locked the previous user %d times once every service had acknowledged and no session used it (%d after the grace period)\n", ev.deactivated, ev.graceExpiry)
 	}
 	fmt.Fprintf(w, "  secret values\t%d generated passwords; found %d times in PostgreSQL's statement log, the function's, the endpoint's and the services' logs, the events and the audit trail\n", checked, leaks)
 	fmt.Fprintln(w, "\nwhere to look next")
