@@ -45,7 +45,8 @@ const (
 	// appSecretName is the rotated secret's name.
 	appSecretName = "demo/postgres/app"
 	// gateSchedule wakes the gate, as infra/rotor's GateSchedule rule does.
-	gateSchedule = "rate(1 hour)"
+	gateSchedule  = "rate(1 hour)"
+	sweepRuleName = "rotor-demo-gate-sweep"
 	// busName is rotor's bus: the function publishes every phase there,
 	// services subscribe their queues, and acknowledgements come back.
 	busName = "rotor-demo"
@@ -332,14 +333,13 @@ func (st *stack) rule(ctx context.Context, name, pattern, target string) error {
 // sweepRule is the gate's schedule on the default bus, with the retry
 // policy infra/rotor gives it: a missed sweep is made up by the next one.
 func (st *stack) sweepRule(ctx context.Context, function string) error {
-	const name = "rotor-demo-gate-sweep"
 	if _, err := st.events.PutRule(ctx, &eventbridge.PutRuleInput{
-		Name: aws.String(name), ScheduleExpression: aws.String(gateSchedule),
+		Name: aws.String(sweepRuleName), ScheduleExpression: aws.String(gateSchedule),
 		Description: aws.String("rotor deactivation gate: hourly sweep"),
 	}); err != nil {
 		return fmt.Errorf("gate schedule: %w", err)
 	}
-	_, err := st.events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(name), Targets: []ebtypes.Target{{
+	_, err := st.events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(sweepRuleName), Targets: []ebtypes.Target{{
 		Id: aws.String("gate"), Arn: aws.String(function),
 		RetryPolicy: &ebtypes.RetryPolicy{MaximumEventAgeInSeconds: aws.Int32(3600), MaximumRetryAttempts: aws.Int32(2)},
 	}}})
@@ -399,6 +399,9 @@ func (st *stack) run(ctx context.Context, o options, out io.Writer) error {
 			time.Sleep(500 * time.Millisecond)
 		}
 	}
+	// No sweep after this: one running while the endpoint shuts down
+	// would find it gone.
+	_, _ = st.events.DisableRule(context.WithoutCancel(ctx), &eventbridge.DisableRuleInput{Name: aws.String(sweepRuleName)})
 	stopWork()
 	stats := load.wait()
 	if ctx.Err() != nil {
