@@ -3,13 +3,12 @@ package eventbridge
 import (
 	"encoding/json"
 	"maps"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/adhocore/gronx"
+	"github.com/rotorhq/rotor/test/awslocal/awscron"
 )
 
 // scheduleTick is how often, on the service's clock, the scheduler looks for
@@ -24,9 +23,6 @@ const (
 	scheduledDetailType = "Scheduled Event"
 )
 
-// dowNumber finds a weekday number in a cron day-of-week field.
-var dowNumber = regexp.MustCompile(`(^|[,\-/])(\d)`)
-
 // schedule is a parsed ScheduleExpression: a rate, or a cron expression in
 // gronx's seven-field form.
 type schedule struct {
@@ -36,8 +32,8 @@ type schedule struct {
 
 // parseSchedule checks a schedule expression: rate() with a positive value
 // and a unit that agrees with it, or cron() of six fields (minutes hours
-// day-of-month month day-of-week year) that gronx accepts. The conversion
-// is the one the Secrets Manager emulator uses for rotation schedules.
+// day-of-month month day-of-week year) that gronx accepts, read by awscron
+// as the Secrets Manager emulator reads rotation schedules.
 func parseSchedule(expr string) (schedule, bool) {
 	if m := rateExpression.FindStringSubmatch(expr); m != nil {
 		if (m[1] == "1") != !strings.HasSuffix(m[2], "s") {
@@ -56,14 +52,8 @@ func parseSchedule(expr string) (schedule, bool) {
 	if !cronExpression.MatchString(expr) {
 		return schedule{}, false
 	}
-	fields := strings.Fields(strings.TrimSuffix(strings.TrimPrefix(expr, "cron("), ")"))
-	// AWS numbers weekdays 1-7 from Sunday; gronx 0-6.
-	fields[4] = dowNumber.ReplaceAllStringFunc(fields[4], func(tok string) string {
-		d := tok[len(tok)-1] - '0'
-		return tok[:len(tok)-1] + strconv.Itoa(int(d+6)%7)
-	})
-	c := "0 " + strings.Join(fields, " ")
-	if !gronx.IsValid(c) {
+	c, ok := awscron.Gronx(strings.Fields(strings.TrimSuffix(strings.TrimPrefix(expr, "cron("), ")")))
+	if !ok {
 		return schedule{}, false
 	}
 	return schedule{cron: c}, true
@@ -74,7 +64,7 @@ func (s schedule) next(from time.Time) time.Time {
 	if s.cron == "" {
 		return from.Add(s.every)
 	}
-	t, err := gronx.NextTickAfter(s.cron, from.UTC(), false)
+	t, err := awscron.Next(s.cron, from)
 	if err != nil {
 		return time.Time{}
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/adhocore/gronx"
+	"github.com/rotorhq/rotor/test/awslocal/awscron"
 
 	"github.com/rotorhq/rotor/shared/secretstore/memstore"
 )
@@ -29,7 +29,6 @@ var (
 	rateExpr     = regexp.MustCompile(`^rate\(\s*(\d+)\s+(hour|hours|day|days)\s*\)$`)
 	cronExpr     = regexp.MustCompile(`^cron\((.+)\)$`)
 	durationExpr = regexp.MustCompile(`^(\d+)h$`)
-	dowNumber    = regexp.MustCompile(`(^|[,\-/])(\d)`)
 )
 
 // parseRules checks RotationRules as RotateSecret does and returns the
@@ -91,19 +90,14 @@ func (s *schedule) parseExpression(expr string) error {
 	if (fields[2] == "?") == (fields[4] == "?") {
 		return errInvalidParameter("RotationRules.ScheduleExpression %s: exactly one of day-of-month and day-of-week must be ?.", expr)
 	}
-	// AWS numbers weekdays 1-7 from Sunday; gronx 0-6.
-	fields[4] = dowNumber.ReplaceAllStringFunc(fields[4], func(tok string) string {
-		d := tok[len(tok)-1] - '0'
-		return tok[:len(tok)-1] + strconv.Itoa(int(d+6)%7)
-	})
-	s.cron = "0 " + strings.Join(fields, " ")
-	if !gronx.IsValid(s.cron) {
+	var ok bool
+	if s.cron, ok = awscron.Gronx(fields); !ok {
 		return errInvalidParameter("RotationRules.ScheduleExpression %s is not a valid cron expression.", expr)
 	}
 	// Two consecutive runs closer than four hours are refused, as AWS does.
-	first, err := gronx.NextTickAfter(s.cron, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), false)
+	first, err := awscron.Next(s.cron, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err == nil {
-		second, err := gronx.NextTickAfter(s.cron, first, false)
+		second, err := awscron.Next(s.cron, first)
 		if err == nil && second.Sub(first) < minRotationRate {
 			return errInvalidParameter("RotationRules.ScheduleExpression %s rotates more often than every 4 hours.", expr)
 		}
@@ -117,7 +111,7 @@ func (s *schedule) parseExpression(expr string) error {
 // predict.
 func (s schedule) next(from time.Time) (time.Time, error) {
 	if s.cron != "" {
-		t, err := gronx.NextTickAfter(s.cron, from.UTC(), false)
+		t, err := awscron.Next(s.cron, from)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("schedule %s: %w", s.cron, err)
 		}
