@@ -23,7 +23,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -85,9 +84,19 @@ type Server struct {
 	stopErr  error
 }
 
+// TB is what [StartT] needs of a test: testing.TB has it. It is declared
+// here so that a program that starts servers (the demo) links no testing
+// package.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Cleanup(func())
+}
+
 // StartT starts a server that the test's cleanup stops. It fails the test
 // if the server cannot start.
-func StartT(t testing.TB, opts Options) *Server {
+func StartT(t TB, opts Options) *Server {
 	t.Helper()
 	s, err := Start(opts)
 	if err != nil {

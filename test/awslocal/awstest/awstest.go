@@ -4,7 +4,6 @@ import (
 	"context"
 	"maps"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +16,14 @@ import (
 	"github.com/rotorhq/rotor/test/awslocal"
 	"github.com/rotorhq/rotor/test/awslocal/awsjson"
 )
+
+// TB is what the helpers that fail a test need of it: testing.TB has it.
+// It is declared here so that the demo, which uses this package's
+// error-returning helpers, links no testing package.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+}
 
 // Config is a client configuration for the endpoint at url, as the default
 // account in the default region. The SDK's retries are left as they are:
@@ -84,7 +91,7 @@ func CreateQueue(ctx context.Context, q *sqs.Client, name string) (url, arn stri
 }
 
 // Queue is [CreateQueue] in a test.
-func Queue(tb testing.TB, q *sqs.Client, name string) (url, arn string) {
+func Queue(tb TB, q *sqs.Client, name string) (url, arn string) {
 	tb.Helper()
 	url, arn, err := CreateQueue(context.Background(), q, name)
 	if err != nil {
@@ -110,7 +117,7 @@ func PutRoute(ctx context.Context, eb *eventbridge.Client, bus, rule, pattern, t
 }
 
 // Route is [PutRoute] in a test.
-func Route(tb testing.TB, eb *eventbridge.Client, bus, rule, pattern, target string) {
+func Route(tb TB, eb *eventbridge.Client, bus, rule, pattern, target string) {
 	tb.Helper()
 	if err := PutRoute(context.Background(), eb, bus, rule, pattern, target); err != nil {
 		tb.Fatal(err)
@@ -119,7 +126,7 @@ func Route(tb testing.TB, eb *eventbridge.Client, bus, rule, pattern, target str
 
 // Receive receives and deletes every message now visible in the queue at
 // url, and returns their bodies.
-func Receive(tb testing.TB, q *sqs.Client, url string) [][]byte {
+func Receive(tb TB, q *sqs.Client, url string) [][]byte {
 	tb.Helper()
 	ctx := context.Background()
 	var bodies [][]byte
@@ -142,7 +149,7 @@ func Receive(tb testing.TB, q *sqs.Client, url string) [][]byte {
 
 // Drain waits (a minute at most) until s's EventBridge has delivered every
 // event in flight, then [Receive]s the queue at url.
-func Drain(tb testing.TB, s *awslocal.Server, q *sqs.Client, url string) [][]byte {
+func Drain(tb TB, s *awslocal.Server, q *sqs.Client, url string) [][]byte {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
