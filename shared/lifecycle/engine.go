@@ -234,6 +234,29 @@ func (inv *invocation) currentVersion() (string, error) {
 	return id, nil
 }
 
+// currentValue reads AWSCURRENT's value; phase names the failing part for
+// [invocation.fail].
+func (inv *invocation) currentValue(ctx context.Context) (value []byte, phase string, err error) {
+	id, err := inv.currentVersion()
+	if err != nil {
+		return nil, "check", err
+	}
+	if value, err = inv.value(ctx, id); err != nil {
+		return nil, "read current", err
+	}
+	return value, "", nil
+}
+
+// pendingValue reads the token's value; a version with no value yet is
+// [ErrNoPendingValue].
+func (inv *invocation) pendingValue(ctx context.Context) ([]byte, error) {
+	v, err := inv.value(ctx, inv.req.Token)
+	if errors.Is(err, secretstore.ErrVersionNotFound) {
+		err = fmt.Errorf("%w: %w", ErrNoPendingValue, err)
+	}
+	return v, err
+}
+
 // create derives and stores the pending value. It does not ask the store
 // whether the version has a value already: PutSecretValue under the token
 // is idempotent, and refuses another value (see createdByDuplicate), so a
@@ -247,13 +270,9 @@ func (inv *invocation) create(ctx context.Context) (string, error) {
 		inv.fingerprintOf(pending)
 		return outcomeSkipped, nil
 	}
-	currentID, err := inv.currentVersion()
+	current, phase, err := inv.currentValue(ctx)
 	if err != nil {
-		return inv.fail("check", err)
-	}
-	current, err := inv.value(ctx, currentID)
-	if err != nil {
-		return inv.fail("read current", err)
+		return inv.fail(phase, err)
 	}
 	pw, err := inv.newPassword(ctx)
 	if err != nil {
@@ -303,17 +322,10 @@ func (inv *invocation) createdByDuplicate(ctx context.Context, putErr error) (st
 // pair reads the current and the pending value. When only the pending read
 // fails, current is returned with the error.
 func (inv *invocation) pair(ctx context.Context) (current, pending []byte, phase string, err error) {
-	currentID, err := inv.currentVersion()
-	if err != nil {
-		return nil, nil, "check", err
+	if current, phase, err = inv.currentValue(ctx); err != nil {
+		return nil, nil, phase, err
 	}
-	if current, err = inv.value(ctx, currentID); err != nil {
-		return nil, nil, "read current", err
-	}
-	if pending, err = inv.value(ctx, inv.req.Token); err != nil {
-		if errors.Is(err, secretstore.ErrVersionNotFound) {
-			err = fmt.Errorf("%w: %w", ErrNoPendingValue, err)
-		}
+	if pending, err = inv.pendingValue(ctx); err != nil {
 		return current, nil, "read pending", err
 	}
 	inv.fingerprintOf(pending)
@@ -406,13 +418,9 @@ func (inv *invocation) testValues(ctx context.Context, current, pending []byte, 
 // the configuration instead. Nothing is written, the labels are left to
 // the service, and no rotation event is published: it is not a rotation.
 func (inv *invocation) configTest(ctx context.Context, why string) (string, error) {
-	currentID, err := inv.currentVersion()
+	current, phase, err := inv.currentValue(ctx)
 	if err != nil {
-		return inv.fail("check", err)
-	}
-	current, err := inv.value(ctx, currentID)
-	if err != nil {
-		return inv.fail("read current", err)
+		return inv.fail(phase, err)
 	}
 	return inv.configTestOf(ctx, current, why)
 }
@@ -440,10 +448,7 @@ func (inv *invocation) finish(ctx context.Context) (string, error) {
 	if err != nil {
 		return inv.fail("check", err)
 	}
-	switch _, err := inv.value(ctx, inv.req.Token); {
-	case errors.Is(err, secretstore.ErrVersionNotFound):
-		return inv.fail("read pending", fmt.Errorf("%w: %w", ErrNoPendingValue, err))
-	case err != nil:
+	if _, err := inv.pendingValue(ctx); err != nil {
 		return inv.fail("read pending", err)
 	}
 	err = inv.store.MoveStage(ctx, secretstore.StageMove{
