@@ -102,35 +102,31 @@ func (inv *invocation) value(ctx context.Context, versionID string) ([]byte, err
 }
 
 // secretReader lets a rotator read other secrets (the master secret)
-// through the store, with their values registered for scrubbing. With a
-// cache, it serves and keeps AWSCURRENT values, and records which it
+// through the store, with their values registered for scrubbing; it
+// serves and keeps AWSCURRENT values in the cache, and records which it
 // served from the cache.
 type secretReader struct {
 	store Store
 	scrub *redact.Scrubber
-	cache *valueCache // nil: no cache
+	cache *valueCache
 
 	mu     sync.Mutex
 	served []string // secret ids served from the cache
 }
 
 func (r *secretReader) CurrentValue(ctx context.Context, secretID string) ([]byte, error) {
-	if r.cache != nil {
-		if v, ok := r.cache.get(secretID); ok {
-			r.scrub.AddSecretJSON(v)
-			r.mu.Lock()
-			r.served = append(r.served, secretID)
-			r.mu.Unlock()
-			return v, nil
-		}
+	if v, ok := r.cache.get(secretID); ok {
+		r.scrub.AddSecretJSON(v)
+		r.mu.Lock()
+		r.served = append(r.served, secretID)
+		r.mu.Unlock()
+		return v, nil
 	}
 	v, err := secretstore.Reader{Store: r.store, Scrub: r.scrub}.CurrentValue(ctx, secretID)
 	if err != nil {
 		return nil, err
 	}
-	if r.cache != nil {
-		r.cache.put(secretID, v)
-	}
+	r.cache.put(secretID, v)
 	return v, nil
 }
 

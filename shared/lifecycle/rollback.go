@@ -173,7 +173,7 @@ func (rb *rollback) read(ctx context.Context, id string) ([]byte, error) {
 // reader reads other secrets afresh: a rollback is rare, and must not act
 // on a stale master secret.
 func (rb *rollback) reader() rotators.SecretReader {
-	return &secretReader{store: rb.store, scrub: rb.scrub}
+	return secretstore.Reader{Store: rb.store, Scrub: rb.scrub}
 }
 
 // removePending removes AWSPENDING from the version.
