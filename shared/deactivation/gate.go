@@ -272,6 +272,9 @@ func (g *Gate) evaluate(ctx context.Context, secretID string, d secretstore.Deta
 	if !d.LastRotated.IsZero() {
 		dec.GraceEnds = d.LastRotated.Add(g.cfg.GracePeriod)
 	}
+	// The grace period is the policy under which a credential still in use
+	// is revoked: acknowledgements or not, open sessions or not.
+	graceOver := !dec.GraceEnds.IsZero() && !g.cfg.Now().Before(dec.GraceEnds)
 	if err := g.cfg.Metrics.Emit(MetricUnacknowledged, float64(len(dec.Unacknowledged)), metrics.Count,
 		map[string]string{DimensionSecretName: d.Name}); err != nil {
 		log.WarnContext(ctx, "could not emit the metric", "metric", MetricUnacknowledged, "error", err)
@@ -294,7 +297,7 @@ func (g *Gate) evaluate(ctx context.Context, secretID string, d secretstore.Deta
 		dec.Action = ActionNothingToRevoke
 	case len(registered) > 0 && len(dec.Unacknowledged) == 0:
 		dec.Action = ActionDeactivated
-	case !dec.GraceEnds.IsZero() && !g.cfg.Now().Before(dec.GraceEnds):
+	case graceOver:
 		dec.Action = ActionGraceExpired
 	default:
 		dec.Action = ActionWaiting
@@ -332,9 +335,6 @@ func (g *Gate) evaluate(ctx context.Context, secretID string, d secretstore.Deta
 		return fail("read", err)
 	}
 	scrub.AddSecretJSON(prevValue)
-	// The grace period is the policy under which a credential still in use
-	// is revoked: acknowledgements or not, open sessions or not.
-	graceOver := !dec.GraceEnds.IsZero() && !g.cfg.Now().Before(dec.GraceEnds)
 	allowInUse := graceOver || dec.Action == ActionEmergency
 	resp, err := g.cfg.Deactivator.Deactivate(ctx, rotators.DeactivateRequest{
 		SecretID: secretID, Current: curValue, Previous: prevValue,
