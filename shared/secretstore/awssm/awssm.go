@@ -98,18 +98,15 @@ func description(out *secretsmanager.DescribeSecretOutput) secretstore.Descripti
 // so is a secret that does not exist: the service answers both with
 // ResourceNotFoundException, and the engine has described the secret already.
 func (s *Store) Value(ctx context.Context, secretID, versionID string) ([]byte, error) {
-	if versionID == "" {
-		return nil, fmt.Errorf("awssm: get secret value %s: %w: empty version id", secretID, secretstore.ErrInvalidRequest)
-	}
-	return s.get(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID), VersionId: aws.String(versionID)},
-		"version "+versionID, secretstore.ErrVersionNotFound)
+	v, err := s.Version(ctx, secretID, versionID)
+	return v.Value, err
 }
 
 // CurrentValue returns the AWSCURRENT value; [secretstore.ErrNotFound] when
 // the secret does not exist.
 func (s *Store) CurrentValue(ctx context.Context, secretID string) ([]byte, error) {
-	return s.get(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID), VersionStage: aws.String(secretstore.Current)},
-		secretstore.Current, secretstore.ErrNotFound)
+	v, err := s.Current(ctx, secretID)
+	return v.Value, err
 }
 
 // Version reads the version by id with its staging labels (GetSecretValue
@@ -130,12 +127,8 @@ func (s *Store) Current(ctx context.Context, secretID string) (secretstore.Versi
 		secretstore.Current, secretstore.ErrNotFound)
 }
 
-// get reads a value; notFound is the sentinel for ResourceNotFoundException.
-func (s *Store) get(ctx context.Context, in *secretsmanager.GetSecretValueInput, what string, notFound error) ([]byte, error) {
-	v, err := s.read(ctx, in, what, notFound)
-	return v.Value, err
-}
-
+// read reads a version; notFound is the sentinel for
+// ResourceNotFoundException.
 func (s *Store) read(ctx context.Context, in *secretsmanager.GetSecretValueInput, what string, notFound error) (secretstore.Version, error) {
 	secretID := aws.ToString(in.SecretId)
 	out, err := s.api.GetSecretValue(ctx, in)
