@@ -262,7 +262,7 @@ type putSecretValueOutput struct {
 func (s *Service) putSecretValue(ctx context.Context, in *putSecretValueInput) (*putSecretValueOutput, error) {
 	r := s.caller(ctx)
 	var out memstore.PutSecretValueOutput
-	_, err := s.writeVersion(ctx, r, in.SecretId, func() string { return out.VersionID }, func() (err error) {
+	err := s.writeVersion(ctx, r, in.SecretId, func() string { return out.VersionID }, func() (err error) {
 		out, err = r.store.PutSecretValue(ctx, memstore.PutSecretValueInput{
 			SecretID: in.SecretId, ClientRequestToken: in.ClientRequestToken, SecretString: in.SecretString,
 			SecretBinary: in.SecretBinary, VersionStages: in.VersionStages, RotationToken: in.RotationToken})
@@ -286,7 +286,7 @@ type updateSecretInput struct {
 func (s *Service) updateSecret(ctx context.Context, in *updateSecretInput) (*createSecretOutput, error) {
 	r := s.caller(ctx)
 	var out memstore.UpdateSecretOutput
-	_, err := s.writeVersion(ctx, r, in.SecretId, func() string { return out.VersionID }, func() (err error) {
+	err := s.writeVersion(ctx, r, in.SecretId, func() string { return out.VersionID }, func() (err error) {
 		out, err = r.store.UpdateSecret(ctx, memstore.UpdateSecretInput{
 			SecretID: in.SecretId, Description: in.Description, KmsKeyID: in.KmsKeyId,
 			ClientRequestToken: in.ClientRequestToken, SecretString: in.SecretString, SecretBinary: in.SecretBinary})

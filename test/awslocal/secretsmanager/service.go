@@ -198,24 +198,24 @@ func labels(ctx context.Context, st *memstore.Store, secretID string) (arn, name
 // each label, other than AWSPENDING and AWSPREVIOUS, that it attached to a
 // version.
 func (s *Service) write(ctx context.Context, r *region, secretID string, op func() error) error {
-	_, err := s.writeVersion(ctx, r, secretID, nil, op)
-	return err
+	return s.writeVersion(ctx, r, secretID, nil, op)
 }
 
 // writeVersion is write for an operation that stores a value; versionID
-// returns, once op has run, the version it wrote (nil: no value). It reports whether the operation abandoned a
-// rotation in progress: "When you manually create a new version of a
-// secret, you send a message signalling the abandonment of the current
-// ongoing rotation in favor of the new secret version. As a result,
-// Secrets Manager removes the AWSPENDING label to allow future rotations
-// to succeed" (AWS Secrets Manager User Guide, RotationAbandoned). A new
+// returns, once op has run, the version it wrote (nil: no value). A
+// manual version abandons a rotation in progress: "When you manually
+// create a new version of a secret, you send a message signalling the
+// abandonment of the current ongoing rotation in favor of the new secret
+// version. As a result, Secrets Manager removes the AWSPENDING label to
+// allow future rotations to succeed" (AWS Secrets Manager User Guide, RotationAbandoned). A new
 // version that became AWSCURRENT, of a secret with rotation on, while
 // AWSPENDING is on another version than AWSCURRENT, does that here.
-func (s *Service) writeVersion(ctx context.Context, r *region, secretID string, versionID func() string, op func() error) (abandoned bool, err error) {
+func (s *Service) writeVersion(ctx context.Context, r *region, secretID string, versionID func() string, op func() error) error {
 	r.writeMu.Lock()
 	_, _, before := labels(ctx, r.store, secretID)
-	err = op()
+	err := op()
 	arn, name, after := labels(ctx, r.store, secretID)
+	abandoned := false
 	if err == nil && versionID != nil {
 		abandoned = s.abandonPending(ctx, r, arn, versionID(), before, after)
 		if abandoned {
@@ -224,7 +224,7 @@ func (s *Service) writeVersion(ctx context.Context, r *region, secretID string, 
 	}
 	r.writeMu.Unlock()
 	if err != nil {
-		return false, apiError(err)
+		return apiError(err)
 	}
 	for _, l := range slices.Sorted(maps.Keys(after)) {
 		if l == secretstore.Pending || l == secretstore.Previous || before[l] == after[l] {
@@ -245,7 +245,7 @@ func (s *Service) writeVersion(ctx context.Context, r *region, secretID string, 
 			s.cloudTrail(r.scope, RotationAbandoned, arn)
 		}
 	}
-	return abandoned, nil
+	return nil
 }
 
 // abandonPending removes AWSPENDING from the version of a rotation in
@@ -254,7 +254,7 @@ func (s *Service) writeVersion(ctx context.Context, r *region, secretID string, 
 func (s *Service) abandonPending(ctx context.Context, r *region, arn, written string, before, after map[string]string) bool {
 	pending := after[secretstore.Pending]
 	if written == "" || after[secretstore.Current] != written || before[secretstore.Current] == written ||
-		pending == "" || pending == written || pending == after[secretstore.Current] {
+		pending == "" || pending == written {
 		return false
 	}
 	d, err := r.store.DescribeSecret(ctx, memstore.DescribeSecretInput{SecretID: arn})
