@@ -182,7 +182,7 @@ func newCore(creds Credentials, o options) *core {
 	return &core{creds: creds, log: o.logger, retire: retirement{window: o.retireWindow, clock: o.clock}}
 }
 
-// due reports whether the connection pc is to be retired now (see
+// due reports whether the connection stamped s is to be retired now (see
 // [retirement]), or else, if it is of an old credential, when it will be.
 func (c *core) due(s stamp, ok bool) (now bool, at time.Time) {
 	if !ok {
@@ -286,9 +286,7 @@ func (c *core) do(ctx context.Context, f func(context.Context) error) error {
 		gen := c.generation.Load()
 		switch {
 		case rerr != nil:
-		case v.ID == *failed:
-			rerr = ErrNoNewerVersion
-		case tried[v.ID]:
+		case tried[v.ID]: // the version that just failed, or an earlier one
 			rerr = ErrNoNewerVersion
 		case retries == maxRetries:
 			rerr = ErrTooManyRetries

@@ -17,8 +17,8 @@ type Stats struct {
 	// Swaps counts swaps observed ([Credentials.OnSwap] calls).
 	Swaps int64
 	// StaleConnsDiscarded counts connections of an old credential the
-	// adapter retired (see [WithRetireWindow]): a [Pool]'s on release or in
-	// a sweep of idle ones, a [Connector]'s when database/sql took them for
+	// adapter retired (see [WithRetireWindow]): a [Pool]'s when taken from
+	// the pool or in a sweep of idle ones, a [Connector]'s when database/sql took them for
 	// reuse.
 	StaleConnsDiscarded int64
 }
