@@ -495,29 +495,32 @@ func (st *stack) awaitLastDeactivation(ctx context.Context, ev *eventLog, bound 
 	}
 	deadline := time.Now().Add(bound)
 	for !ev.deactivatedUnder[current] && ctx.Err() == nil && time.Now().Before(deadline) {
-		msgs, err := st.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(st.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
-		if err != nil {
-			continue
-		}
-		for _, m := range msgs.Messages {
-			ev.record([]byte(aws.ToString(m.Body)))
-			_, _ = st.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(st.queueURL), ReceiptHandle: m.ReceiptHandle})
-		}
+		_, _ = st.take(ctx, ev, 1)
 	}
 }
 
 // collect drains the queue of what is left after the rotations.
 func (st *stack) collect(ctx context.Context, ev *eventLog) {
 	for {
-		msgs, err := st.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(st.queueURL), MaxNumberOfMessages: 10})
-		if err != nil || len(msgs.Messages) == 0 {
+		if names, err := st.take(ctx, ev, 0); err != nil || len(names) == 0 {
 			return
 		}
-		for _, m := range msgs.Messages {
-			ev.record([]byte(aws.ToString(m.Body)))
-			_, _ = st.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(st.queueURL), ReceiptHandle: m.ReceiptHandle})
-		}
 	}
+}
+
+// take receives up to ten events from the queue, waiting at most wait
+// seconds for one, records and deletes them, and returns their names.
+func (st *stack) take(ctx context.Context, ev *eventLog, wait int32) ([]string, error) {
+	msgs, err := st.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(st.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: wait})
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(msgs.Messages))
+	for _, m := range msgs.Messages {
+		names = append(names, ev.record([]byte(aws.ToString(m.Body))))
+		_, _ = st.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(st.queueURL), ReceiptHandle: m.ReceiptHandle})
+	}
+	return names, nil
 }
 
 // follow receives the events from the queue and prints each rotation as its
@@ -528,13 +531,11 @@ func (st *stack) follow(ctx context.Context, o options, out io.Writer) eventLog 
 	n := 0
 	printed := map[string]bool{}
 	for ev.succeeded < o.rotations && ctx.Err() == nil && time.Now().Before(deadline) {
-		msgs, err := st.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(st.queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		names, err := st.take(ctx, &ev, 1)
 		if err != nil {
 			continue
 		}
-		for _, m := range msgs.Messages {
-			name := ev.record([]byte(aws.ToString(m.Body)))
-			_, _ = st.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(st.queueURL), ReceiptHandle: m.ReceiptHandle})
+		for _, name := range names {
 			switch name {
 			case "RotationSucceeded":
 				ev.succeeded++
