@@ -58,7 +58,7 @@ func (s *Service) Emit(_ context.Context, account, region string, e Event) error
 		return fmt.Errorf("eventbridge: Emit: Detail: %w", err)
 	}
 	sc := scope{account: account, region: region}
-	data := s.newEvent(sc, e.Source, e.DetailType, detail, e.Resources, e.Time)
+	data, _ := s.newEvent(sc, e.Source, e.DetailType, detail, e.Resources, e.Time)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.regionLocked(sc)
@@ -66,18 +66,20 @@ func (s *Service) Emit(_ context.Context, account, region string, e Event) error
 	return nil
 }
 
-func (s *Service) newEvent(sc scope, source, detailType string, detail json.RawMessage, resources []string, t time.Time) []byte {
+// newEvent returns an event as EventBridge delivers it, and its id.
+func (s *Service) newEvent(sc scope, source, detailType string, detail json.RawMessage, resources []string, t time.Time) (data []byte, id string) {
 	if t.IsZero() {
 		t = s.clock.Now()
 	}
 	if resources == nil {
 		resources = []string{}
 	}
+	id = uuid.NewString()
 	return marshal(eventJSON{
-		Version: "0", ID: uuid.NewString(), DetailType: detailType, Source: source,
+		Version: "0", ID: id, DetailType: detailType, Source: source,
 		Account: sc.account, Time: t.UTC().Format("2006-01-02T15:04:05Z"), Region: sc.region,
 		Resources: resources, Detail: detail,
-	})
+	}), id
 }
 
 var errNotObject = errors.New("not a JSON object")
@@ -216,10 +218,8 @@ func (s *Service) putEvents(ctx context.Context, in *putEventsInput) (*putEvents
 		// The event carries the sender's account and region, also on a bus
 		// of another account: that is how the receiver's rules tell senders
 		// apart.
-		data := s.newEvent(caller, *e.Source, *e.DetailType, detail, e.Resources, t)
-		var ev eventJSON
-		_ = json.Unmarshal(data, &ev)
-		res.EventId = ev.ID
+		data, id := s.newEvent(caller, *e.Source, *e.DetailType, detail, e.Resources, t)
+		res.EventId = id
 		todo = append(todo, accepted{sc, name, data})
 	}
 	for _, a := range todo {

@@ -141,12 +141,8 @@ func (s *Service) runDue(now time.Time) {
 				continue
 			}
 			arn := ruleARN(sc, defaultBus, r.Name)
-			data := s.newEvent(sc, scheduledSource, scheduledDetailType, json.RawMessage(`{}`), []string{arn}, due)
-			var id struct {
-				ID string `json:"id"`
-			}
-			_ = jsonUnmarshal(data, &id)
-			s.deliverToRuleLocked(sc, defaultBus, r, data, id.ID, 0, now)
+			data, id := s.newEvent(sc, scheduledSource, scheduledDetailType, json.RawMessage(`{}`), []string{arn}, due)
+			s.deliverToRuleLocked(sc, defaultBus, r, data, id, 0, now)
 		}
 	}
 }
