@@ -34,10 +34,12 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithRetireWindow sets the window over which connections of an old
 // credential are closed after a swap (default [DefaultRetireWindow]): each
-// connection closes at its own moment in the window, when it is released
-// or while it is idle, so that the instances of a fleet, which all swap on
-// the same event, do not all log in again at once. A query in flight is
-// never cut: a connection in use closes when it is released. Keep the
+// connection closes at its own moment in the window, when it is next
+// taken from the pool or while it is idle, so that the instances of a
+// fleet, which all swap on the same event, do not all log in again at
+// once. A query in flight is never cut: a connection in use at its moment
+// goes back to the pool and closes when it is next taken, or at a sweep
+// soon after. Keep the
 // window well under the deactivation gate's grace period, so that revoking
 // the old credential never waits on an idle connection. Zero closes every
 // old connection as soon as it is idle (at once for the idle ones, as

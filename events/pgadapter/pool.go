@@ -31,7 +31,9 @@ type Pool struct {
 // (the adapter's PrepareConn closes it before cfg.PrepareConn, or the
 // deprecated BeforeAcquire, is asked), and a goroutine of the pool, until
 // [Pool.Close], closes idle ones at their moments (taking them with
-// AcquireAllIdle, as pgxpool's health check does). cfg.AfterConnect and
+// [pgxpool.Pool.AcquireAllIdle], which, unlike pgxpool's own health check,
+// runs cfg.PrepareConn on the connections that are not due and
+// cfg.AfterRelease when they go back). cfg.AfterConnect and
 // cfg.BeforeClose still run. creds should outlive the pool.
 //
 // NewPool parses creds.Current() first and returns a [*SecretError] naming

@@ -32,9 +32,11 @@ type tracked struct {
 // every open connection of the pool and its stamp (added after connect,
 // removed before close), so it sleeps until the earliest moment of an old
 // one, and not at all while there is none. A sweep takes every idle
-// connection ([pgxpool.Pool.AcquireAllIdle], as pgxpool's health check
-// does), which runs the pool's PrepareConn: the adapter's check there
-// closes the due ones, and the others are released. One that was in use
+// connection ([pgxpool.Pool.AcquireAllIdle]), which runs the pool's
+// PrepareConn: the adapter's check there closes the due ones, and the
+// others (after the caller's own PrepareConn) are released, running the
+// caller's AfterRelease; pgxpool's own health check takes them without
+// either hook. One that was in use
 // at its moment is closed when it is next taken, or by a sweep
 // busyRecheck later.
 type sweeper struct {
