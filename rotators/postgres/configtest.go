@@ -19,8 +19,6 @@ const (
 	// it created itself).
 	sqlConfigMaster = `SELECT rolsuper, rolcreaterole, pg_catalog.current_setting('server_version_num')::int
 FROM pg_catalog.pg_roles WHERE rolname = current_user`
-	// sqlConfigAlternate: the alternate user, if it exists.
-	sqlConfigAlternate = `SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = $1`
 	// sqlConfigNoAdmin lists, on PostgreSQL 16 and later, the roles Set
 	// grants or alters on which the master user lacks ADMIN OPTION: the
 	// users of the pair ($1) and the roles the base user ($2) is a member
@@ -101,12 +99,11 @@ func (r *Rotator) checkMaster(ctx context.Context, step string, conn *pgx.Conn, 
 		return fmt.Errorf("postgres: %s: %w: the current user does not exist on %s", step, ErrConfiguration, cur.Host)
 	}
 	alternate := r.pendingUsername(cur.Username)
-	var altSuper bool
-	switch err := conn.QueryRow(ctx, sqlConfigAlternate, alternate).Scan(&altSuper); {
-	case errors.Is(err, pgx.ErrNoRows):
-		// The first rotation creates it.
+	switch exists, altSuper, err := role(ctx, conn, alternate); {
 	case err != nil:
 		return r.sqlError(step, "look up the alternate user", cur.Host, err)
+	case !exists:
+		// The first rotation creates it.
 	case altSuper:
 		return &rotators.InputError{Secret: roleCurrent, Field: dbsecret.FieldUsername, Reason: "the alternate user is a superuser; a rotation would refuse to change its password"}
 	}
