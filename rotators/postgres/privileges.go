@@ -428,6 +428,9 @@ func (r *Rotator) reassignClone(ctx context.Context, step, host string, clone db
 // parameters (ALTER ROLE ... SET). The E'...' form reads the same whatever
 // standard_conforming_strings says.
 func literal(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
-	return "E'" + r.Replace(s) + "'"
+	return "E'" + literalEscaper.Replace(s) + "'"
 }
+
+// literalEscaper escapes what an E'...' literal treats specially; built
+// once, not per setting.
+var literalEscaper = strings.NewReplacer(`\`, `\\`, `'`, `\'`)
