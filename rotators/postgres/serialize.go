@@ -72,7 +72,6 @@ WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid() AND (backend_type = 'c
 FROM pg_catalog.pg_stat_activity
 WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid() AND (backend_type = 'client backend' OR backend_type IS NULL)
 	AND pid <> $2`
-	sqlCanLogin = `SELECT rolcanlogin FROM pg_catalog.pg_roles WHERE rolname = $1`
 )
 
 // pairKey names the alternating pair of a user: the base user's name.
@@ -109,8 +108,8 @@ func endSessions(ctx context.Context, q querier, user string, probe uint32) (int
 // canLogin reports whether the role may log in; false when it does not
 // exist.
 func canLogin(ctx context.Context, q querier, user string) (bool, error) {
-	var ok bool
-	err := q.QueryRow(ctx, sqlCanLogin, user).Scan(&ok)
+	var super, ok bool
+	err := q.QueryRow(ctx, sqlRoleCanLogin, user).Scan(&super, &ok)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
