@@ -116,9 +116,6 @@ func (l idleLocker) Deactivate(ctx context.Context, req rotators.DeactivateReque
 	// client that reconnects is refused; under the lock again, and after
 	// another Recheck, so that no session of a user that a rotation has
 	// since made pending is ended.
-	if resp.Outcome != rotators.Deactivated && resp.Outcome != rotators.AlreadyInactive {
-		return resp, nil
-	}
 	ended, err := l.end(ctx, conn, cur, prev, req, probe)
 	resp.Sessions.Ended = ended
 	if err != nil {
