@@ -66,7 +66,7 @@ func (r *Rotator) TestConfiguration(ctx context.Context, req rotators.ConfigTest
 	if err != nil {
 		return rotators.ConfigTestResponse{}, err
 	}
-	conn, err := r.connect(ctx, step, roleMaster, masterTarget(cur, m), m.Username, m.Password)
+	conn, err := r.connectMaster(ctx, step, cur, m)
 	if err != nil {
 		return rotators.ConfigTestResponse{}, err
 	}

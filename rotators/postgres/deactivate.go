@@ -103,7 +103,7 @@ func (l idleLocker) Deactivate(ctx context.Context, req rotators.DeactivateReque
 
 	// The master connects to the secret's own database (dbname), where Set
 	// takes the same lock: see serialize.go.
-	conn, err := r.connect(ctx, step, roleMaster, masterTarget(cur, m), m.Username, m.Password)
+	conn, err := r.connectMaster(ctx, step, cur, m)
 	if err != nil {
 		return rotators.DeactivateResponse{}, err
 	}

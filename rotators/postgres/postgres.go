@@ -353,7 +353,7 @@ func (r *Rotator) setAlternating(ctx context.Context, log *slog.Logger, cur, pen
 	// Set leaves exactly the state of the first.
 	pendingWorks := r.ping(ctx, step, rolePending, pen, pen.Username, pen.Password) == nil
 
-	conn, err := r.connect(ctx, step, roleMaster, masterTarget(cur, m), m.Username, m.Password)
+	conn, err := r.connectMaster(ctx, step, cur, m)
 	if err != nil {
 		return err
 	}
@@ -520,15 +520,16 @@ func (r *Rotator) connConfig(s dbsecret.Secret, user, password string) (*pgx.Con
 	return cfg, nil
 }
 
-// masterTarget is where the master logs in: the master secret's own host,
+// connectMaster logs in as the master user m (from [Rotator.master]) where
+// every step that acts through it must: at the master secret's own host,
 // port and ssl (master checked that host and port match the current
 // secret's), in the application's database, where its objects are. The
 // application secret's ssl does not count: whoever can write that secret
 // must not be able to put the master's session on plain text.
-func masterTarget(cur, m dbsecret.Secret) dbsecret.Secret {
+func (r *Rotator) connectMaster(ctx context.Context, step string, cur, m dbsecret.Secret) (*pgx.Conn, error) {
 	t := m
 	t.DBName = cur.DBName
-	return t
+	return r.connect(ctx, step, roleMaster, t, m.Username, m.Password)
 }
 
 // connect logs in as user; role says which user it is in errors.

@@ -71,7 +71,7 @@ func (r *Rotator) Undo(ctx context.Context, req rotators.UndoRequest) (rotators.
 	if err != nil {
 		return rotators.UndoResponse{}, err
 	}
-	conn, err := r.connect(ctx, step, roleMaster, masterTarget(cur, m), m.Username, m.Password)
+	conn, err := r.connectMaster(ctx, step, cur, m)
 	if err != nil {
 		return rotators.UndoResponse{}, err
 	}
