@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -281,15 +280,8 @@ func syncSettings(ctx context.Context, tx execer, p pairNames) (int, error) {
 		changes = append(changes, change{p.clone, anchorKey, settingRole, &v})
 	}
 	if p.pendingIsClone {
-		keys := slices.Collect(maps.Keys(base))
-		keys = append(keys, slices.Collect(maps.Keys(clone))...)
-		seen := map[settingsKey]bool{}
-		for _, k := range keys {
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-			for name, v := range base[k] {
+		for k, m := range base {
+			for name, v := range m {
 				if name == settingRole {
 					continue
 				}
@@ -297,7 +289,9 @@ func syncSettings(ctx context.Context, tx execer, p pairNames) (int, error) {
 					changes = append(changes, change{p.clone, k, name, &v})
 				}
 			}
-			for name := range clone[k] {
+		}
+		for k, m := range clone {
+			for name := range m {
 				if _, ok := base[k][name]; !ok && !(k == anchorKey && name == settingRole) {
 					changes = append(changes, change{p.clone, k, name, nil})
 				}
