@@ -130,7 +130,7 @@ func wire(ctx context.Context, logger *slog.Logger) (*lifecycle.Engine, *deactiv
 // (and logs them), so back-to-back rotations never fail on a consumer's
 // open connection.
 func setGrace(lockIdle bool, settings deactivation.Settings) time.Duration {
-	if _, set := os.LookupEnv(deactivation.EnvGracePeriod); lockIdle || set {
+	if lockIdle || settings.GracePeriodSet {
 		return settings.GracePeriod
 	}
 	return 0

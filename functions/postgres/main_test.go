@@ -85,7 +85,7 @@ func TestSetGrace(t *testing.T) {
 	if got := setGrace(true, settings); got != 2*time.Hour {
 		t.Errorf("ROTOR_LOCK_IDLE_USER=true: want the grace period, got %v", got)
 	}
-	t.Setenv(deactivation.EnvGracePeriod, "2h")
+	settings.GracePeriodSet = true
 	if got := setGrace(false, settings); got != 2*time.Hour {
 		t.Errorf("ROTOR_GRACE_PERIOD set: want the grace period, got %v", got)
 	}

@@ -105,7 +105,10 @@ type Config struct {
 // Settings are the gate's environment settings.
 type Settings struct {
 	GracePeriod time.Duration
-	Secrets     []string
+	// GracePeriodSet: ROTOR_GRACE_PERIOD is in the environment, so the
+	// deployment chose a grace policy rather than took the default.
+	GracePeriodSet bool
+	Secrets        []string
 }
 
 // Environment variables of [SettingsFromEnv].
@@ -120,7 +123,9 @@ const (
 // variable.
 func SettingsFromEnv(lookup func(string) (string, bool)) (Settings, error) {
 	s := Settings{GracePeriod: DefaultGracePeriod}
-	if v, ok := lookup(EnvGracePeriod); ok && v != "" {
+	v, ok := lookup(EnvGracePeriod)
+	s.GracePeriodSet = ok
+	if ok && v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 {
 			return Settings{}, &FieldError{Field: EnvGracePeriod, Reason: fmt.Sprintf("%q is not a positive duration such as 24h", v)}

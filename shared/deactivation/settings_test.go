@@ -105,3 +105,19 @@ func TestParseRegistration(t *testing.T) {
 		})
 	}
 }
+
+// GracePeriodSet tells a chosen grace policy from the default one.
+func TestSettingsGracePeriodSet(t *testing.T) {
+	for env, want := range map[string]bool{"": false, "2h": true} {
+		lookup := func(k string) (string, bool) {
+			if k == deactivation.EnvGracePeriod && env != "" {
+				return env, true
+			}
+			return "", false
+		}
+		s, err := deactivation.SettingsFromEnv(lookup)
+		if err != nil || s.GracePeriodSet != want {
+			t.Errorf("ROTOR_GRACE_PERIOD %q: want GracePeriodSet %v, got %v (%v)", env, want, s.GracePeriodSet, err)
+		}
+	}
+}
