@@ -658,3 +658,30 @@ func TestSettingsCopiedVerbatim(t *testing.T) {
 		t.Errorf("the clone's session: want the base's search_path and application_name, got %q and %q", searchPath, appName)
 	}
 }
+
+// A setting the base user no longer has is taken from the clone too when
+// the clone is pending: the pair's settings are the base's, not a union
+// that grows across rotations.
+func TestSettingDroppedFromTheBaseLeavesTheClone(t *testing.T) {
+	ctx := ctxT(t)
+	const user = "dropped_setting_app"
+	pw := newUser(t, srv, user)
+	exec(t, srv, `ALTER ROLE `+user+` SET search_path = public`)
+	r := newRotator(t, postgres.Options{Strategy: postgres.AlternatingUsers})
+	secrets := masterSecrets(t, srv, masterUser, masterPassword)
+	current := encode(t, baseSecret(srv, user, pw))
+	pending := rotation(t, r, current, secrets)
+	exec(t, srv, `ALTER ROLE `+user+` RESET search_path`)
+	if _, err := r.Set(ctx, rotators.SetRequest{Current: current, Pending: pending, Secrets: secrets}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	conn := adminIn(t, srv, "postgres")
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_db_role_setting s, unnest(s.setconfig) x
+		WHERE s.setrole = $1::regrole AND x LIKE 'search_path=%'`, user+postgres.CloneSuffix).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("want the clone's search_path reset with the base's, got %d settings of it", n)
+	}
+}
